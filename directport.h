@@ -1,0 +1,252 @@
+/*
+ * directport.h - DirectPort: share GPU frames between processes by name.
+ *
+ * A *port* is a name, a control block, N texture slots and one fence. A producer
+ * creates it, any number of consumers open it by name from other processes.
+ *
+ * Two transports carry a port:
+ *   DP_TRANSPORT_GPU   every slot is an NT-shared texture, the fence an NT-shared fence:
+ *                      zero copies; needs a driver that implements NT shared handles.
+ *   DP_TRANSPORT_HOST  slot pixels live in a named section, the fence value in host
+ *                      memory; worker threads copy between the local texture and the
+ *                      section, never on the caller's thread. Works everywhere.
+ *   DP_TRANSPORT_AUTO  (default) GPU where the driver can share, HOST otherwise.
+ *
+ * The dp12_* / dp11_* names, signatures and DP_FORMAT values are those of the
+ * DirectPort reference API, so existing callers rebind unchanged. docs/api.md is the
+ * full reference; each declaration below says what it returns, how it fails, its
+ * thread safety and who owns what.
+ *
+ * Errors: every call that can fail says so by its return value (NULL, false, 0 or a
+ * DP_RESULT) and sets a per-thread last error, read with dp_last_error() and
+ * dp_last_error_message(). A successful call leaves the last error as it was.
+ *
+ * Threads: init/shutdown are not to be raced with any other call. Distinct handles
+ * may be used on distinct threads at once; one handle must not be used by two threads
+ * at once, nor closed while another thread uses it.
+ */
+#ifndef DIRECTPORT_H
+#define DIRECTPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <wchar.h>
+#include <d3d12.h>
+#include <d3d11.h>
+
+#if defined(DIRECTPORT_BUILD)
+#define DP_API __declspec(dllexport)
+#elif defined(DIRECTPORT_STATIC)
+#define DP_API
+#else
+#define DP_API __declspec(dllimport)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DIRECTPORT_VERSION_MAJOR 0
+#define DIRECTPORT_VERSION_MINOR 1
+#define DIRECTPORT_VERSION_PATCH 0
+
+typedef void *DP_HANDLE;
+
+/* Pixel formats. Values 0..3 are the reference's; see docs/api.md for the DXGI format
+ * and bytes per pixel of each. */
+typedef enum {
+    DP_FORMAT_VIDEO = 0,     /* DXGI_FORMAT_R8G8B8A8_UNORM,      4 bytes per pixel */
+    DP_FORMAT_FLOAT = 1,     /* DXGI_FORMAT_R32G32B32A32_FLOAT, 16 bytes per pixel */
+    DP_FORMAT_HALF = 2,      /* DXGI_FORMAT_R16G16B16A16_FLOAT,  8 bytes per pixel */
+    DP_FORMAT_RAW_32BIT = 3  /* DXGI_FORMAT_R32_UINT,            4 bytes per pixel */
+} DP_FORMAT;
+
+typedef enum {
+    DP_OK = 0,
+    DP_ERROR_INVALID_ARGUMENT,  /* NULL, bad name, zero/oversize size, bad or closed handle */
+    DP_ERROR_NOT_INITIALIZED,   /* dp12_init / dp11_init not called, or shut down */
+    DP_ERROR_UNSUPPORTED,       /* the driver or OS cannot do what was asked */
+    DP_ERROR_NAME_IN_USE,       /* a port of that name exists already */
+    DP_ERROR_NOT_FOUND,         /* no port of that name */
+    DP_ERROR_ACCESS_DENIED,     /* the port's security descriptor refuses this caller */
+    DP_ERROR_TIMEOUT,           /* a wait ran out of time */
+    DP_ERROR_DISCONNECTED,      /* the producer process is gone */
+    DP_ERROR_BUSY,              /* no free slot: the producer drops this frame */
+    DP_ERROR_DEVICE,            /* a D3D call failed (device removed, out of video memory...) */
+    DP_ERROR_OUT_OF_MEMORY,     /* a host allocation or section failed */
+    DP_ERROR_INCOMPATIBLE       /* the port's control block fails validation or is another version */
+} DP_RESULT;
+
+typedef enum { DP_TRANSPORT_AUTO = 0, DP_TRANSPORT_GPU = 1, DP_TRANSPORT_HOST = 2 } DP_TRANSPORT;
+
+#define DP_PORT_SYSTEM_RAM 0x1u /* CPU-mappable slots (dp12_map_memory) */
+#define DP_PORT_GLOBAL 0x2u     /* objects in the Global\ namespace instead of Local\ */
+#define DP_PORT_ALL_USERS 0x4u  /* any authenticated user may open the port */
+
+#define DP_MAX_NAME 64u         /* longest DP_PORT_DESC.name, in characters */
+#define DP_MAX_DIMENSION 16384u /* largest width or height */
+#define DP_MAX_SLOTS 8u
+
+/* Describes a port to create. Zero is the default for every field but name, width and
+ * height:
+ *   format     DP_FORMAT_VIDEO
+ *   slots      1 in this release (1..8 accepted by the layout; more than 1 is
+ *              DP_ERROR_UNSUPPORTED until the frame ring lands, then 3)
+ *   transport  DP_TRANSPORT_AUTO
+ *   flags      none: session namespace, creating user and SYSTEM only, GPU-only memory
+ *   sddl       NULL: the access implied by flags; otherwise this SDDL string is the
+ *              objects' security descriptor and DP_PORT_ALL_USERS is ignored
+ * name: 1..64 characters of [A-Za-z0-9_.-]; objects are named
+ * Local\DirectPort.<name>.<part> (Global\ with DP_PORT_GLOBAL). */
+typedef struct {
+    const wchar_t *name;
+    uint32_t width, height;
+    DP_FORMAT format;
+    uint32_t slots;
+    DP_TRANSPORT transport;
+    uint32_t flags;
+    const wchar_t *sddl;
+} DP_PORT_DESC;
+
+/* What a handle knows of its port. */
+typedef struct {
+    wchar_t name[256];        /* the texture name (legacy) or DP_PORT_DESC.name */
+    uint32_t width, height;
+    DP_FORMAT format;
+    DP_TRANSPORT transport;   /* GPU or HOST, never AUTO */
+    uint32_t slots;
+    uint32_t flags;           /* DP_PORT_* the port was created with */
+    uint32_t row_pitch;       /* bytes between rows in a mapped slot */
+    uint32_t producer_pid;
+    bool is_producer;         /* this handle created the port */
+    uint64_t last_frame;      /* the fence value last published */
+} DP_PORT_INFO;
+
+/* Library-wide counters, for leak checks and benchmarks. */
+typedef struct {
+    uint32_t live_handles;        /* DP_HANDLEs not yet closed */
+    uint32_t kernel_objects;      /* sections, events, threads, processes... held open */
+    uint32_t worker_threads;      /* host-transport threads running */
+    uint64_t bytes_copied_cpu;    /* bytes the CPU copied between textures and sections */
+} DP_STATS;
+
+/* ---- Errors ------------------------------------------------------------------------ */
+
+/* The calling thread's last error; DP_OK if no call on this thread failed yet. */
+DP_API DP_RESULT dp_last_error(void);
+/* UTF-8 text of the calling thread's last error: the failing step and the HRESULT or
+ * Win32 error. Valid until the next DirectPort call on this thread; never NULL. */
+DP_API const char *dp_last_error_message(void);
+/* Static name of a result ("DP_ERROR_TIMEOUT"); "DP_RESULT(?)" for unknown values. */
+DP_API const char *dp_result_string(DP_RESULT r);
+
+/* ---- Introspection ----------------------------------------------------------------- */
+
+/* The transport carrying h's port; DP_TRANSPORT_AUTO (0) with an error for a bad handle. */
+DP_API DP_TRANSPORT dp_get_transport(DP_HANDLE h);
+/* Fills *out; false with an error for a bad handle or NULL out. */
+DP_API bool dp_get_port_info(DP_HANDLE h, DP_PORT_INFO *out);
+/* Fills *out with the library's counters; false for NULL. Thread-safe. */
+DP_API bool dp_get_stats(DP_STATS *out);
+
+/* ---- D3D12 core: the reference API --------------------------------------------------- */
+
+/* Creates the library's D3D12 device on the default adapter. Idempotent: true at once
+ * if a device is set. Returns false with DP_ERROR_DEVICE if no device can be made. */
+DP_API bool dp12_init(void);
+/* Closes every dp12 handle still open, releases the device. Safe to call twice. */
+DP_API void dp12_shutdown(void);
+/* Creates a 1-slot port whose texture and fence carry exactly the NT names given
+ * ("Name", "Local\\Name" or "Global\\Name"; both 1..200 characters, distinct).
+ * is_system_ram: the texture lives in CPU-visible memory and dp12_map_memory works.
+ * Returns NULL with DP_ERROR_NAME_IN_USE if either name is taken. The handle owns the
+ * port: dp12_close destroys it once every opener has closed too. */
+DP_API DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format,
+                                             bool is_system_ram, const wchar_t *tex_name,
+                                             const wchar_t *fence_name);
+/* Opens a port made by dp12_create_shared_resource or dp11_create_shared_resource in
+ * any process. NULL with DP_ERROR_NOT_FOUND if there is none. */
+DP_API DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name);
+/* Maps a system-RAM port for CPU access; *out_row_pitch (optional) gets the bytes
+ * between rows, a multiple of 256. The pointer stays valid until dp12_unmap_memory.
+ * Writes become visible to other processes at the next signal of the fence; reads see
+ * what was published up to the fence's completed value. NULL with
+ * DP_ERROR_UNSUPPORTED for a port without DP_PORT_SYSTEM_RAM. */
+DP_API void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch);
+DP_API void dp12_unmap_memory(DP_HANDLE h);
+/* CPU-side signal, as the reference: the fence takes `value` now. For GPU work use
+ * dp12_queue_signal, which moves the fence when the queue gets there. */
+DP_API void dp12_signal_fence(DP_HANDLE h, uint64_t value);
+/* Blocks until the fence reaches value, the producer disconnects, or forever. */
+DP_API void dp12_cpu_wait(DP_HANDLE h, uint64_t value);
+/* Makes `queue` wait (GPU-side) until the fence reaches value; the CPU returns at once.
+ * On the host transport the value also means "the frame is in this handle's texture". */
+DP_API void dp12_queue_wait(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value);
+/* The fence value this handle has reached: for a consumer, the latest value whose
+ * frame is in its texture. 0 with an error for a bad handle. */
+DP_API uint64_t dp12_get_completed_value(DP_HANDLE h);
+/* The NT handle of the shared texture / fence (GPU transport), owned by the port;
+ * NULL on the host transport, where no such object exists. */
+DP_API void *dp12_get_resource_handle(DP_HANDLE h);
+DP_API void *dp12_get_fence_handle(DP_HANDLE h);
+/* Closes h and every object it holds. A NULL or already closed handle sets
+ * DP_ERROR_INVALID_ARGUMENT and does nothing else. */
+DP_API void dp12_close(DP_HANDLE h);
+
+/* ---- D3D12 core: additions ----------------------------------------------------------- */
+
+/* Uses the host's device instead of creating one (AddRef'd; released at shutdown).
+ * Idempotent for the same device; false with DP_ERROR_INVALID_ARGUMENT if another device
+ * is already in use. */
+DP_API bool dp12_init_with_device(ID3D12Device *device);
+/* The device in use, not AddRef'd; NULL before init. */
+DP_API ID3D12Device *dp12_get_device(void);
+/* Creates a port from *desc; see DP_PORT_DESC. */
+DP_API DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc);
+/* Opens the port that dp12_create_port or dp11_create_port made under desc->name. */
+DP_API DP_HANDLE dp12_open_port(const wchar_t *name);
+/* This handle's texture (slot 0) and fence, owned by the handle: AddRef to keep them
+ * beyond dp12_close. On the host transport these are local objects that the library
+ * keeps in step with the port. Textures are in D3D12_RESOURCE_STATE_COMMON between
+ * frames; return them to COMMON before signalling. */
+DP_API ID3D12Resource *dp12_get_resource(DP_HANDLE h);
+DP_API ID3D12Fence *dp12_get_fence(DP_HANDLE h);
+/* Signals the fence with value on queue: it moves when the queue's earlier work is
+ * done. The producer's correct signal for GPU-written frames. */
+DP_API bool dp12_queue_signal(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value);
+/* Blocks until the fence reaches value (DP_OK), timeout_ms passes (DP_ERROR_TIMEOUT;
+ * 0xFFFFFFFF waits forever) or the producer is gone (DP_ERROR_DISCONNECTED). */
+DP_API DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms);
+
+/* ---- D3D11 core: the reference API --------------------------------------------------- */
+
+DP_API bool dp11_init(void);
+DP_API void dp11_shutdown(void);
+/* As dp12_create_shared_resource, on the D3D11 device (GPU memory only). */
+DP_API DP_HANDLE dp11_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format,
+                                             const wchar_t *tex_name, const wchar_t *fence_name);
+/* Opens a port made by either core, by its names. */
+DP_API DP_HANDLE dp11_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name);
+/* Signals the fence with value on the immediate context (GPU-side). Needs
+ * ID3D11Device5 on the GPU transport: DP_ERROR_UNSUPPORTED where it is missing. */
+DP_API void dp11_signal_fence(DP_HANDLE h, uint64_t value);
+/* Makes the immediate context wait (GPU-side) for value. */
+DP_API void dp11_wait_fence(DP_HANDLE h, uint64_t value);
+DP_API void dp11_close(DP_HANDLE h);
+
+/* ---- D3D11 core: additions ----------------------------------------------------------- */
+
+DP_API bool dp11_init_with_device(ID3D11Device *device);
+DP_API ID3D11Device *dp11_get_device(void);
+DP_API DP_HANDLE dp11_create_port(const DP_PORT_DESC *desc);
+DP_API DP_HANDLE dp11_open_port(const wchar_t *name);
+/* The handle's texture, owned by the handle (AddRef to keep it). */
+DP_API ID3D11Texture2D *dp11_get_texture(DP_HANDLE h);
+DP_API uint64_t dp11_get_completed_value(DP_HANDLE h);
+DP_API DP_RESULT dp11_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DIRECTPORT_H */
