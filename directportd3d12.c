@@ -289,7 +289,11 @@ static DP_RESULT dp12_create_copy_objects(dp12_port *p)
                        p->footprint.Footprint.RowPitch, p->base.row_pitch);
     heap.Type = p->base.producer ? D3D12_HEAP_TYPE_READBACK : D3D12_HEAP_TYPE_UPLOAD;
     buf_desc.Dimension = D3D12_RESOURCE_DIMENSION_BUFFER;
-    buf_desc.Width = total;
+    /* The footprint's last row is unpadded; the section's is not, and the worker copies
+     * whole slots. */
+    buf_desc.Width = (UINT64)p->base.row_pitch * p->base.height;
+    if (buf_desc.Width < total)
+        buf_desc.Width = total;
     buf_desc.Height = 1;
     buf_desc.DepthOrArraySize = 1;
     buf_desc.MipLevels = 1;

@@ -1,0 +1,146 @@
+# DirectPort - cross-built with mingw-w64, tested under Wine.
+#
+#   make            build/directport.dll, import libraries, test and client programs
+#   make check      install missing Debian packages (root), build, run the tests
+#                   under Wine (+ Xvfb) and the native unit tests; T=substring
+#                   runs only the cases whose name contains it
+#   make install    PREFIX=/somewhere [DESTDIR=...]
+#   make clean
+#
+# Needs GNU make >= 4.3 (grouped targets).
+
+include toolchain-mingw.mk
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+B := build
+
+# The version comes from directport.h, the one place it is written.
+version_part = $(shell sed -n 's/^.define DIRECTPORT_VERSION_$(1)[[:space:]]*\([0-9][0-9]*\).*/\1/p' directport.h)
+VER_MAJOR := $(call version_part,MAJOR)
+VER_MINOR := $(call version_part,MINOR)
+VER_PATCH := $(call version_part,PATCH)
+VERSION   := $(VER_MAJOR).$(VER_MINOR).$(VER_PATCH)
+ifeq ($(VERSION),..)
+$(error cannot read DIRECTPORT_VERSION_* from directport.h)
+endif
+
+# ---- core DLL ---------------------------------------------------------------------------
+CORE_SRCS = directporterror.c directporthandle.c directportblock.c directportnames.c \
+            directportcontrol.c directportguid.c \
+            directportsecurity.c directporthost.c directportd3d12.c directportd3d11.c
+CORE_OBJS = $(CORE_SRCS:%.c=$(B)/obj/%.o)
+RC_OBJ    = $(B)/obj/directport.res.o
+
+DLL     = $(B)/directport.dll
+DEF     = $(B)/directport.def
+IMPLIB  = $(B)/libdirectport.dll.a
+MSVCLIB = $(B)/directport.lib
+
+# ---- Wine test executable ---------------------------------------------------------------
+# Every tests/*.c: the runner (dptest_main.c) and the test_*.c files, which register
+# their cases themselves (see tests/dptest.h).
+TEST_SRCS = $(sort $(wildcard tests/*.c))
+TEST_OBJS = $(TEST_SRCS:%.c=$(B)/obj/%.o)
+TEST_EXE  = $(B)/dptest.exe
+
+# ---- client check: the public header alone, C and C++ -----------------------------------
+CLIENT_C   = $(B)/client_c.exe
+CLIENT_CPP = $(B)/client_cpp.exe
+# A consumer's plain flags: no UNICODE, no _WIN32_WINNT, nothing of ours but -I.
+CLIENT_CFLAGS   = -std=c11 -Wall -Wextra -Werror -O2 -I.
+CLIENT_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -O2 -I.
+
+# ---- native unit tests (Linux gcc, ASan/UBSan) ------------------------------------------
+# Built only when tests/native/ has sources. They use the same runner as dptest.exe.
+NATIVE_TEST_SRCS = $(sort $(wildcard tests/native/*.c))
+NATIVE_CORE_SRCS = directportblock.c directportnames.c
+NATIVE_OBJS = $(addprefix $(B)/native/obj/,$(NATIVE_TEST_SRCS:.c=.o) \
+                $(NATIVE_CORE_SRCS:.c=.o) tests/dptest_main.o)
+NATIVE_UNIT = $(if $(NATIVE_TEST_SRCS),$(B)/native/unit)
+
+ALL_TARGETS = $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB) $(TEST_EXE) $(CLIENT_C) $(CLIENT_CPP) \
+              $(NATIVE_UNIT)
+
+.PHONY: all check setup install clean
+all: $(ALL_TARGETS)
+	@:
+
+# ---- rules ------------------------------------------------------------------------------
+$(CORE_OBJS): XCFLAGS = -DDIRECTPORT_BUILD -I.
+$(TEST_OBJS): XCFLAGS = $(TEST_CFLAGS) -I. -Itests
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+# Version numbers for directport.rc, generated from directport.h.
+$(B)/directport_version.h: directport.h Makefile
+	@mkdir -p $(@D)
+	printf '#define DP_VER_MAJOR %s\n#define DP_VER_MINOR %s\n#define DP_VER_PATCH %s\n#define DP_VER_STR "%s"\n' \
+	    $(VER_MAJOR) $(VER_MINOR) $(VER_PATCH) $(VERSION).0 > $@
+
+$(RC_OBJ): directport.rc $(B)/directport_version.h
+	@mkdir -p $(@D)
+	$(WINDRES) -I$(B) -O coff -o $@ directport.rc
+
+# One link writes the DLL, its .def and the mingw import library.
+$(DLL) $(DEF) $(IMPLIB) &: $(CORE_OBJS) $(RC_OBJ)
+	$(CC) $(DLL_LDFLAGS) -o $(DLL) $(CORE_OBJS) $(RC_OBJ) $(DLL_LIBS)
+
+# Import library for MSVC users.
+$(MSVCLIB): $(DEF)
+	$(DLLTOOL) -d $(DEF) -D directport.dll -l $@
+
+# dptest.exe sits in build/ next to directport.dll, which is how it finds it.
+$(TEST_EXE): $(TEST_OBJS) $(IMPLIB) $(DLL)
+	$(CC) -o $@ $(TEST_OBJS) $(IMPLIB) $(TEST_LIBS)
+
+$(B)/obj/tests/client/client_c.o: tests/client/client.c
+	@mkdir -p $(@D)
+	$(CC) $(CLIENT_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(B)/obj/tests/client/client_cpp.o: tests/client/client.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CLIENT_CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(CLIENT_C): $(B)/obj/tests/client/client_c.o $(IMPLIB)
+	$(CC) -o $@ $< $(IMPLIB)
+$(CLIENT_CPP): $(B)/obj/tests/client/client_cpp.o $(IMPLIB)
+	$(CXX) -static-libgcc -static-libstdc++ -o $@ $< $(IMPLIB)
+
+$(B)/native/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOSTCC) $(HOST_CFLAGS) -I. -Itests $(DEPFLAGS) -c -o $@ $<
+$(B)/native/unit: $(NATIVE_OBJS)
+	$(HOSTCC) $(HOST_CFLAGS) -pthread -o $@ $(NATIVE_OBJS)
+
+-include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d $(B)/obj/tests/client/*.d \
+                    $(B)/native/obj/*.d $(B)/native/obj/tests/*.d $(B)/native/obj/tests/native/*.d)
+
+# ---- check ------------------------------------------------------------------------------
+# Order matters: on a fresh machine the compiler itself is installed by setup.
+T ?=
+check:
+	@bash tools/setup-debian.sh
+	@$(MAKE) --no-print-directory all
+	@bash tests/run-wine.sh $(T)
+
+setup:
+	@bash tools/setup-debian.sh
+
+# ---- install ----------------------------------------------------------------------------
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	install -m 644 directport.h $(DESTDIR)$(PREFIX)/include/
+	if [ -f adapters/gl/dpgl.h ]; then install -m 644 adapters/gl/dpgl.h $(DESTDIR)$(PREFIX)/include/; fi
+	install -m 755 $(DLL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(IMPLIB) $(MSVCLIB) $(DEF) $(DESTDIR)$(PREFIX)/lib/
+
+# ---- clean ------------------------------------------------------------------------------
+# The private Wine prefix lives in build/: stop its wineserver before deleting it.
+clean:
+	-if [ -d $(B)/wineprefix ]; then WINEPREFIX="$(CURDIR)/$(B)/wineprefix" $(WINESERVER) -k 2>/dev/null; fi; true
+	rm -rf $(B)

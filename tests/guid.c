@@ -1,0 +1,6 @@
+/*
+ * guid.c - the D3D12 interface IDs the tests use; mingw-w64's import libraries do not
+ * carry them.
+ */
+#include <initguid.h>
+#include <d3d12.h>

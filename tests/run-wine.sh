@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# tests/run-wine.sh [filter...] - runs build/dptest.exe under Wine (in an Xvfb when
+# there is no DISPLAY), then the native unit tests (build/native/unit) when built, and
+# ends with ONE line "N passed, N failed, N skipped" adding both up. Exit status 0 only
+# if nothing failed and every runner finished with its summary line.
+#
+# Called by `make check` after the build (toolchain-mingw.mk exports the settings
+# below); runs on its own too. Filters are passed to both runners: only the cases
+# whose name contains one of them run.
+#
+# Settings (environment): WINE, WINESERVER, WINEPREFIX (default build/wineprefix, private
+# to this tree: created on first use, its wineserver killed at the end), WINEDEBUG,
+# WINEDLLOVERRIDES, CHECK_TIMEOUT (seconds for the whole dptest.exe run, default 900).
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd -P) # physical, as make's CURDIR in the default WINEPREFIX
+B="$ROOT/build"
+
+bash tools/setup-debian.sh || exit $?
+
+export WINE="${WINE:-wine}"
+export WINESERVER="${WINESERVER:-wineserver}"
+export WINEPREFIX="${WINEPREFIX:-$B/wineprefix}"
+export WINEARCH="${WINEARCH:-win64}"
+export WINEDEBUG="${WINEDEBUG:--all}"
+# No Mono/Gecko prompts; no menu entries written into $HOME.
+export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=};winemenubuilder.exe=d"
+CHECK_TIMEOUT="${CHECK_TIMEOUT:-900}"
+
+if [ ! -f "$B/dptest.exe" ]; then
+    echo "run-wine: $B/dptest.exe is missing: run make first" >&2
+    exit 2
+fi
+
+# ---- cleanup: only what this script started --------------------------------------------
+XVFB_PID=
+cleanup() {
+    # The prefix is ours when it lives in build/: stop its wineserver (and any child
+    # process a failed test left behind). Never touch another prefix's server.
+    case "$WINEPREFIX" in
+        "$B"/*) [ -d "$WINEPREFIX" ] && "$WINESERVER" -k >/dev/null 2>&1 ;;
+    esac
+    if [ -n "$XVFB_PID" ]; then
+        kill "$XVFB_PID" 2>/dev/null
+        wait "$XVFB_PID" 2>/dev/null
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- X server ---------------------------------------------------------------------------
+# Xvfb on the first free display from :90 up. A display is taken when its socket or lock
+# file exists. Ready when its socket appears (xdpyinfo may not be installed).
+start_xvfb() {
+    local n
+    mkdir -p "$B"
+    for n in $(seq 90 189); do
+        [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
+        Xvfb ":$n" -screen 0 1280x1024x24 -nolisten tcp >"$B/xvfb.log" 2>&1 &
+        XVFB_PID=$!
+        for _ in $(seq 1 100); do
+            if [ -S "/tmp/.X11-unix/X$n" ]; then
+                export DISPLAY=":$n"
+                return 0
+            fi
+            kill -0 "$XVFB_PID" 2>/dev/null || break # lost a race for :n, or failed
+            sleep 0.1
+        done
+        kill "$XVFB_PID" 2>/dev/null
+        wait "$XVFB_PID" 2>/dev/null
+        XVFB_PID=
+    done
+    echo "run-wine: could not start Xvfb (see $B/xvfb.log)" >&2
+    return 1
+}
+
+if [ -z "${DISPLAY:-}" ]; then
+    start_xvfb || exit 1
+fi
+
+# Without a GPU, let the Vulkan loader go straight to lavapipe (no probing of
+# hardware drivers that cannot load).
+if [ -z "${VK_ICD_FILENAMES:-}" ] && [ ! -e /dev/dri ]; then
+    lvp=$(compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' | head -n 1)
+    [ -n "$lvp" ] && export VK_ICD_FILENAMES="$lvp"
+fi
+
+# ---- Wine prefix ------------------------------------------------------------------------
+# Created once (about 10 s). wineboot's output (including the harmless "failed to open
+# syswow64\rundll32.exe": there is no 32-bit Wine) goes to a log shown only on failure.
+# The marker file is written last, so an interrupted creation is redone.
+READY="$WINEPREFIX/.directport-ready"
+make_prefix() {
+    local start=$SECONDS
+    mkdir -p "$(dirname "$WINEPREFIX")"
+    if timeout -k 10 300 "$WINE" wineboot -i >"$B/wineboot.log" 2>&1 &&
+        # No crash dialog: a crashing test must end, not wait for a click.
+        timeout -k 10 60 "$WINE" reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog \
+            /t REG_DWORD /d 0 /f >>"$B/wineboot.log" 2>&1 &&
+        [ -d "$WINEPREFIX/drive_c/windows/system32" ]; then
+        touch "$READY"
+        echo "# run-wine: created Wine prefix $WINEPREFIX in $((SECONDS - start)) s"
+        return 0
+    fi
+    return 1
+}
+if [ ! -f "$READY" ]; then
+    case "$WINEPREFIX" in
+        "$B"/*) "$WINESERVER" -k >/dev/null 2>&1; rm -rf "$WINEPREFIX" ;;
+    esac
+    if ! make_prefix; then
+        cat "$B/wineboot.log" >&2
+        echo "run-wine: creating the Wine prefix $WINEPREFIX failed" >&2
+        exit 1
+    fi
+fi
+
+# ---- runners ----------------------------------------------------------------------------
+TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
+
+# run_suite NAME LOG TIMEOUT CMD...: runs CMD with its output on our stdout and in LOG,
+# then adds its summary line to the totals. No summary line (its result lines are
+# counted instead), or a non-zero exit with nothing failed in the summary, counts as
+# one more failure.
+run_suite() {
+    local name=$1 log=$2 limit=$3 rc summary p f s
+    shift 3
+    timeout -k 10 "$limit" "$@" </dev/null 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    summary=$(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
+    if [ -z "$summary" ]; then
+        # Count the result lines it did print, plus one failure for the crash.
+        case $rc in
+            124 | 137) echo "# run-wine: $name killed after ${limit} s without a summary" ;;
+            *) echo "# run-wine: $name ended (status $rc) without a summary: crashed?" ;;
+        esac
+        p=$(tr -d '\r' <"$log" | grep -cE '^ok [0-9]+ - ')
+        f=$(tr -d '\r' <"$log" | grep -cE '^not ok [0-9]+ - ')
+        s=$(tr -d '\r' <"$log" | grep -cE '^skip [0-9]+ - ')
+        TOTAL_P=$((TOTAL_P + p)) TOTAL_F=$((TOTAL_F + f + 1)) TOTAL_S=$((TOTAL_S + s))
+        return
+    fi
+    read -r p _ f _ s _ <<<"${summary//,/}"
+    TOTAL_P=$((TOTAL_P + p)) TOTAL_F=$((TOTAL_F + f)) TOTAL_S=$((TOTAL_S + s))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "# run-wine: $name exited with status $rc"
+        TOTAL_F=$((TOTAL_F + 1))
+    fi
+}
+
+# With filters, a runner none of whose cases match is left out; if no runner has a
+# matching case, that is a failure (a typo must not pass as green).
+FILTERS=("$@")
+has_cases() { # CMD...: does CMD --list FILTERS print a case?
+    [ ${#FILTERS[@]} -eq 0 ] && return 0
+    # shellcheck disable=SC2143 # grep -q would close the pipe early under pipefail
+    [ -n "$("$@" --list "${FILTERS[@]}" </dev/null 2>/dev/null | tr -d '\r' | grep -v '^#')" ]
+}
+
+ran=0
+# dptest.exe finds directport.dll beside itself in build/.
+if has_cases "$WINE" "$B/dptest.exe"; then
+    run_suite dptest.exe "$B/dptest.log" "$CHECK_TIMEOUT" "$WINE" "$B/dptest.exe" "$@"
+    ran=1
+fi
+if [ -x "$B/native/unit" ] && has_cases "$B/native/unit"; then
+    run_suite native/unit "$B/native/unit.log" 600 "$B/native/unit" "$@"
+    ran=1
+fi
+
+if [ "$ran" -eq 0 ]; then
+    echo "# run-wine: no case matches: $*"
+    TOTAL_F=$((TOTAL_F + 1))
+fi
+
+echo "$TOTAL_P passed, $TOTAL_F failed, $TOTAL_S skipped"
+[ "$TOTAL_F" -eq 0 ]
