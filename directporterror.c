@@ -131,7 +131,7 @@ DP_RESULT dp_result_from_hr(HRESULT hr)
         return DP_ERROR_ACCESS_DENIED;
     if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || hr == HRESULT_FROM_WIN32(ERROR_NOT_FOUND))
         return DP_ERROR_NOT_FOUND;
-    if (hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS))
+    if (hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) || hr == DXGI_ERROR_NAME_ALREADY_EXISTS)
         return DP_ERROR_NAME_IN_USE;
     if (dp_hr_is_unsupported(hr))
         return DP_ERROR_UNSUPPORTED;
