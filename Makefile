@@ -30,7 +30,8 @@ endif
 # ---- core DLL ---------------------------------------------------------------------------
 CORE_SRCS = directporterror.c directporthandle.c directportblock.c directportnames.c \
             directportcontrol.c directportguid.c \
-            directportsecurity.c directporthost.c directportd3d12.c directportd3d11.c
+            directportsecurity.c directporthost.c directportring.c directportregistry.c \
+            directportd3d12.c directportd3d11.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/obj/%.o)
 RC_OBJ    = $(B)/obj/directport.res.o
 

@@ -90,8 +90,7 @@ typedef enum { DP_TRANSPORT_AUTO = 0, DP_TRANSPORT_GPU = 1, DP_TRANSPORT_HOST = 
 /* Describes a port to create. Zero is the default for every field but name, width and
  * height:
  *   format     DP_FORMAT_VIDEO
- *   slots      1 in this release (1..8 accepted by the layout; more than 1 is
- *              DP_ERROR_UNSUPPORTED until the frame ring lands, then 3)
+ *   slots      3 (1..8): frames in flight; see the frame protocol below
  *   transport  DP_TRANSPORT_AUTO
  *   flags      none: session namespace, creating user and SYSTEM only, GPU-only memory
  *   sddl       NULL: the access implied by flags; otherwise this SDDL string is the
@@ -119,7 +118,11 @@ typedef struct {
     uint32_t row_pitch;       /* bytes between rows in a mapped slot */
     uint32_t producer_pid;
     bool is_producer;         /* this handle created the port */
-    uint64_t last_frame;      /* the fence value last published */
+    uint64_t last_frame;      /* the frame (fence) value last published */
+    uint64_t frames_published;/* frames published since the port was made */
+    uint64_t frames_dropped;  /* frames the producer dropped: no free slot (DP_ERROR_BUSY) */
+    double fps;               /* frames published per second over the last second */
+    uint32_t generation;      /* moves by 2 on each resize or producer takeover */
 } DP_PORT_INFO;
 
 /* Library-wide counters, for leak checks and benchmarks. */
@@ -148,6 +151,10 @@ DP_API DP_TRANSPORT dp_get_transport(DP_HANDLE h);
 DP_API bool dp_get_port_info(DP_HANDLE h, DP_PORT_INFO *out);
 /* Fills *out with the library's counters; false for NULL. Thread-safe. */
 DP_API bool dp_get_stats(DP_STATS *out);
+/* The live ports of this session and the global namespace: fills up to capacity
+ * entries of out (NULL with capacity 0 to count) and returns how many there are.
+ * Needs no init. Thread-safe. */
+DP_API uint32_t dp_list_ports(DP_PORT_INFO *out, uint32_t capacity);
 
 /* ---- D3D12 core: the reference API --------------------------------------------------- */
 
@@ -217,6 +224,36 @@ DP_API bool dp12_queue_signal(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t v
 /* Blocks until the fence reaches value (DP_OK), timeout_ms passes (DP_ERROR_TIMEOUT;
  * 0xFFFFFFFF waits forever) or the producer is gone (DP_ERROR_DISCONNECTED). */
 DP_API DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms);
+
+/* ---- D3D12 core: the frame protocol ---------------------------------------------------
+ *
+ * A port made by dp12_create_port has N slots (DP_PORT_DESC.slots). The producer
+ * renders each frame into a slot that no consumer reads, and never waits:
+ *   dp12_begin_frame  hands out the slot texture to render into (COMMON state), or
+ *                     DP_ERROR_BUSY when every slot is the latest or held by a
+ *                     consumer: drop this frame and go on (the drop is counted).
+ *   dp12_end_frame    signals the port's fence with the next frame value on `queue`
+ *                     (after the frame's GPU work) and publishes the slot.
+ * A consumer takes the newest frame and gives it back:
+ *   dp12_acquire_frame  waits (up to timeout_ms; 0 polls) for a frame newer than the
+ *                     last it acquired, claims it, makes `queue` wait GPU-side for it
+ *                     and returns its texture (valid until release). Follows a resize
+ *                     or a restarted producer on the way. DP_ERROR_TIMEOUT,
+ *                     DP_ERROR_DISCONNECTED (producer gone), DP_ERROR_BUSY (more than
+ *                     16 consumers acquire from the port).
+ *   dp12_release_frame  signals on `queue` that the caller's GPU reads are queued; the
+ *                     claim ends when the GPU passes that point. Never blocks.
+ * A producer handle's calls are for one thread at a time, as are a consumer's. */
+DP_API DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target);
+DP_API DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame);
+DP_API DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t timeout_ms,
+                                    ID3D12Resource **out_source, uint64_t *out_frame);
+DP_API void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue);
+/* Producer: gives the port a new size between frames. Consumers follow at their next
+ * acquire, never seeing a frame of the old size as one of the new. Waits for the GPU
+ * to finish with the old textures. DP_ERROR_UNSUPPORTED for a legacy GPU-transport
+ * port, whose texture name is fixed. */
+DP_API DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height);
 
 /* ---- D3D11 core: the reference API --------------------------------------------------- */
 

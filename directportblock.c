@@ -35,12 +35,21 @@ uint32_t dpb_row_pitch(uint32_t width, uint32_t bytes_per_pixel)
     return pitch > UINT32_MAX ? 0 : (uint32_t)pitch;
 }
 
+bool dpb_set_size(dpb_block *b, uint32_t width, uint32_t height)
+{
+    if (!width || !height || width > DPB_MAX_DIMENSION || height > DPB_MAX_DIMENSION)
+        return false;
+    b->width = width;
+    b->height = height;
+    b->row_pitch = dpb_row_pitch(width, b->bytes_per_pixel);
+    b->slot_size = (uint64_t)b->row_pitch * height;
+    return true;
+}
+
 bool dpb_init(dpb_block *b, uint32_t width, uint32_t height, uint32_t format, uint32_t slots,
               uint32_t transport, uint32_t flags, bool legacy)
 {
     uint32_t bpp;
-    if (!width || !height || width > DPB_MAX_DIMENSION || height > DPB_MAX_DIMENSION)
-        return false;
     if (!slots || slots > DPB_MAX_SLOTS || !dpb_format_info(format, NULL, &bpp))
         return false;
     if (transport != DPB_TRANSPORT_GPU && transport != DPB_TRANSPORT_HOST)
@@ -49,17 +58,13 @@ bool dpb_init(dpb_block *b, uint32_t width, uint32_t height, uint32_t format, ui
     b->magic = DPB_MAGIC;
     b->version = DPB_VERSION;
     b->size = (uint32_t)sizeof(*b);
-    b->width = width;
-    b->height = height;
     b->format = format;
     b->bytes_per_pixel = bpp;
-    b->row_pitch = dpb_row_pitch(width, bpp);
     b->slot_count = slots;
     b->transport = transport;
     b->flags = flags;
     b->legacy = legacy ? 1u : 0u;
-    b->slot_size = (uint64_t)b->row_pitch * height;
-    return true;
+    return dpb_set_size(b, width, height);
 }
 
 static bool dpb_reject(const char **why, const char *reason)
@@ -72,7 +77,7 @@ static bool dpb_reject(const char **why, const char *reason)
 bool dpb_validate(const void *mem, size_t mem_size, dpb_view *out, const char **why)
 {
     const dpb_block *b = mem;
-    dpb_view v;
+    dpb_view v = {0};
     uint64_t magic, latest;
     uint32_t version, size, bpp;
 
@@ -90,8 +95,10 @@ bool dpb_validate(const void *mem, size_t mem_size, dpb_view *out, const char **
         return dpb_reject(why, "unknown layout version");
     if (size < sizeof(dpb_block) || size > mem_size)
         return dpb_reject(why, "block size out of range");
+    v.generation = b->generation;
+    if (v.generation & 1u)
+        return dpb_reject(why, "changing");
 
-    memset(&v, 0, sizeof(v));
     v.width = b->width;
     v.height = b->height;
     v.format = b->format;
@@ -102,7 +109,6 @@ bool dpb_validate(const void *mem, size_t mem_size, dpb_view *out, const char **
     v.flags = b->flags;
     v.producer_pid = b->producer_pid;
     v.legacy = b->legacy;
-    v.generation = b->generation;
     v.producer_start_time = b->producer_start_time;
     v.slot_size = b->slot_size;
     v.qpc_frequency = b->qpc_frequency;

@@ -1,11 +1,26 @@
 /*
- * directportcontrol.c - a port's control block in its named section, the producer's
- * liveness, and the introspection calls both cores share.
+ * directportcontrol.c - a port's control block and notify objects in their named
+ * sections, the producer's liveness, generations (resize, takeover), and the
+ * introspection calls both cores share.
  */
 #include "directportint.h"
 
 #define DP_CTL_SECTION_SIZE 4096u
 _Static_assert(sizeof(dpb_block) <= DP_CTL_SECTION_SIZE, "control block fits its section");
+
+/* "DPNOTIF1" little-endian. */
+#define DP_NOTIFY_MAGIC 0x314649544f4e5044ull
+#define DP_NOTIFY_SIZE 4096u
+
+/* The published value and its sleepers: <fence>.value. A publish raises value and
+ * releases the semaphore <fence>.wake once per registered waiter, so it wakes exactly
+ * the threads asleep; a stale count only costs a waiter one re-check. */
+struct dp_notify {
+    uint64_t magic;
+    volatile LONG64 value;
+    volatile LONG waiters;
+    uint32_t reserved;
+};
 
 static uint64_t dp_filetime64(FILETIME t)
 {
@@ -21,44 +36,269 @@ static uint64_t dp_process_start_time(HANDLE process)
     return dp_filetime64(created);
 }
 
+/* Opens pid for SYNCHRONIZE if it is the process that started at start_time; NULL if
+ * it is gone (or the pid now belongs to another process). */
+static HANDLE dp_open_live_process(uint32_t pid, uint64_t start_time)
+{
+    HANDLE process = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (!process)
+        return NULL;
+    if ((start_time && dp_process_start_time(process) != start_time) ||
+        WaitForSingleObject(process, 0) == WAIT_OBJECT_0) {
+        CloseHandle(process);
+        return NULL;
+    }
+    return process;
+}
+
+bool dp_process_alive(uint32_t pid, uint64_t start_time)
+{
+    HANDLE process = dp_open_live_process(pid, start_time);
+    if (process)
+        CloseHandle(process);
+    return process != NULL;
+}
+
+/* ---- Notify objects ------------------------------------------------------------------- */
+
+/* Creates (create) or opens the notify section and semaphore. A producer taking over a
+ * name opens the ones its predecessor left, so waiting consumers keep sleeping on them. */
+static DP_RESULT dp_notify_attach(dp_port *p, const dp_security *sec, bool create)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    DWORD err;
+    bool fresh = false;
+
+    if (create) {
+        p->notify_section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, (SECURITY_ATTRIBUTES *)&sec->sa,
+                                                        PAGE_READWRITE, 0, DP_NOTIFY_SIZE, p->names.fence_value));
+        err = GetLastError();
+        fresh = p->notify_section && err != ERROR_ALREADY_EXISTS;
+    } else {
+        p->notify_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, p->names.fence_value));
+        err = GetLastError();
+    }
+    if (!p->notify_section) {
+        if (err == ERROR_FILE_NOT_FOUND)
+            return dp_fail(DP_ERROR_NOT_FOUND, "no fence named %ls", p->names.fence);
+        return dp_fail_win32(dp_result_from_win32(err), err, "CreateFileMapping(fence value)");
+    }
+    p->notify = MapViewOfFile(p->notify_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    if (!p->notify)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(fence value)");
+    if (fresh)
+        p->notify->magic = DP_NOTIFY_MAGIC;
+    else if (!VirtualQuery(p->notify, &mbi, sizeof(mbi)) || mbi.RegionSize < sizeof(dp_notify) ||
+             p->notify->magic != DP_NOTIFY_MAGIC)
+        return dp_fail(DP_ERROR_INCOMPATIBLE, "%ls is not a DirectPort fence", p->names.fence);
+
+    if (create)
+        p->wake = dp_track(CreateSemaphoreW((SECURITY_ATTRIBUTES *)&sec->sa, 0, LONG_MAX, p->names.wake));
+    else
+        p->wake = dp_track(OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, p->names.wake));
+    if (!p->wake)
+        return dp_fail_win32(dp_result_from_win32(GetLastError()), GetLastError(), "CreateSemaphore(fence wake)");
+    return DP_OK;
+}
+
+uint64_t dp_port_published(const dp_port *p)
+{
+    return (uint64_t)InterlockedCompareExchange64(&p->notify->value, 0, 0);
+}
+
+void dp_port_notify(dp_port *p, uint64_t value)
+{
+    LONG64 seen = p->notify->value;
+    LONG waiters;
+    while ((uint64_t)seen < value) {
+        LONG64 prev = InterlockedCompareExchange64(&p->notify->value, (LONG64)value, seen);
+        if (prev == seen)
+            break;
+        seen = prev;
+    }
+    waiters = InterlockedCompareExchange(&p->notify->waiters, 0, 0);
+    if (waiters > 0)
+        ReleaseSemaphore(p->wake, waiters, NULL);
+}
+
+DP_RESULT dp_port_wait_published(const dp_port *p, uint64_t after, HANDLE stop, uint32_t timeout_ms)
+{
+    HANDLE handles[3];
+    DWORD n = 0, w;
+    ULONGLONG start = GetTickCount64();
+    DP_RESULT r = DP_OK;
+
+    handles[n++] = p->wake;
+    if (p->producer_process)
+        handles[n++] = p->producer_process;
+    if (stop)
+        handles[n++] = stop;
+    /* Registered before the re-read below, so a publish in between still wakes us. */
+    InterlockedIncrement(&p->notify->waiters);
+    while (dp_port_published(p) <= after) {
+        DWORD wait = INFINITE;
+        if (timeout_ms != UINT32_MAX) {
+            ULONGLONG spent = GetTickCount64() - start;
+            if (spent >= timeout_ms) {
+                r = dp_fail(DP_ERROR_TIMEOUT, "timed out after %u ms waiting on %ls", timeout_ms,
+                            p->names.display);
+                break;
+            }
+            wait = (DWORD)(timeout_ms - spent);
+        }
+        w = WaitForMultipleObjects(n, handles, FALSE, wait);
+        if (w == WAIT_OBJECT_0 || w == WAIT_TIMEOUT)
+            continue;
+        if (w != WAIT_FAILED && w < WAIT_OBJECT_0 + n && handles[w - WAIT_OBJECT_0] == stop) {
+            r = DP_ERROR_TIMEOUT;
+            break;
+        }
+        if (w != WAIT_FAILED && w < WAIT_OBJECT_0 + n && handles[w - WAIT_OBJECT_0] == p->producer_process) {
+            /* A last publish may have raced the exit: only a value still short fails. */
+            if (dp_port_published(p) <= after)
+                r = dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls has exited", p->names.display);
+            break;
+        }
+        r = dp_fail_win32(DP_ERROR_DEVICE, GetLastError(), "WaitForMultipleObjects(fence)");
+        break;
+    }
+    InterlockedDecrement(&p->notify->waiters);
+    return r;
+}
+
+/* ---- Control block ---------------------------------------------------------------------- */
+
+/* Writes the producer's identity into a block (generation held odd by the caller). */
+static void dp_block_set_producer(dpb_block *b, LUID adapter)
+{
+    LARGE_INTEGER freq;
+    QueryPerformanceFrequency(&freq);
+    b->producer_pid = GetCurrentProcessId();
+    b->producer_start_time = dp_process_start_time(GetCurrentProcess());
+    b->adapter_luid_low = adapter.LowPart;
+    b->adapter_luid_high = adapter.HighPart;
+    b->qpc_frequency = (uint64_t)freq.QuadPart;
+}
+
+/* Starts a change of the fields the generation guards: odd until dp_block_end_change. */
+static void dp_block_begin_change(dpb_block *b)
+{
+    InterlockedIncrement((volatile LONG *)&b->generation);
+}
+
+static uint32_t dp_block_end_change(dpb_block *b)
+{
+    return (uint32_t)InterlockedIncrement((volatile LONG *)&b->generation);
+}
+
+/* The name exists: take it over if its producer is gone, else NAME_IN_USE. */
+static DP_RESULT dp_port_take_over(dp_port *p, LUID adapter)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    dpb_block *b;
+    dpb_view v;
+    uint32_t bpp;
+
+    p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    if (!p->block)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
+    b = p->block;
+    if (!VirtualQuery(b, &mbi, sizeof(mbi)) || !dpb_validate(b, mbi.RegionSize, &v, NULL) ||
+        dp_process_alive(v.producer_pid, v.producer_start_time) || v.legacy != (uint32_t)p->legacy ||
+        (v.transport == DPB_TRANSPORT_GPU && p->legacy))
+        return dp_fail(DP_ERROR_NAME_IN_USE, "a port named %ls exists already", p->names.display);
+    /* The old producer is gone and its consumers still hold the name: carry on under a
+     * new generation. Frame values go on from the old ones, so they stay monotonic. */
+    dpb_format_info((uint32_t)p->format, NULL, &bpp);
+    dp_block_begin_change(b);
+    b->format = (uint32_t)p->format;
+    b->bytes_per_pixel = bpp;
+    b->slot_count = p->slots;
+    b->transport = p->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST;
+    b->flags = p->flags;
+    dpb_set_size(b, p->width, p->height);
+    dp_block_set_producer(b, adapter);
+    b->latest = 0;
+    memset((void *)b->slot, 0, sizeof(b->slot));
+    for (uint32_t i = 0; i < DPB_MAX_READERS; i++)
+        b->reader[i].claim = 0;
+    p->generation = dp_block_end_change(b);
+    return DP_OK;
+}
+
 DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
 {
     dpb_block init;
-    LARGE_INTEGER freq;
+    DP_RESULT r;
     DWORD err;
 
+    p->reader = -1;
+    p->held = DP_NO_SLOT;
+    p->begun = DP_NO_SLOT;
     if (!dpb_init(&init, p->width, p->height, (uint32_t)p->format, p->slots,
-                  p->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST,
-                  p->flags, p->legacy))
+                  p->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST, p->flags, p->legacy))
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "port geometry out of range");
-    init.producer_pid = GetCurrentProcessId();
-    init.producer_start_time = dp_process_start_time(GetCurrentProcess());
-    init.adapter_luid_low = adapter.LowPart;
-    init.adapter_luid_high = adapter.HighPart;
-    QueryPerformanceFrequency(&freq);
-    init.qpc_frequency = (uint64_t)freq.QuadPart;
+    dp_block_set_producer(&init, adapter);
 
     p->ctl_section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, (SECURITY_ATTRIBUTES *)&sec->sa,
-                                                 PAGE_READWRITE, 0, DP_CTL_SECTION_SIZE,
-                                                 p->names.ctl));
+                                                 PAGE_READWRITE, 0, DP_CTL_SECTION_SIZE, p->names.ctl));
     err = GetLastError();
     if (!p->ctl_section)
         return dp_fail_win32(dp_result_from_win32(err), err, "CreateFileMapping(control block)");
     if (err == ERROR_ALREADY_EXISTS) {
-        dp_close_handle(&p->ctl_section);
-        return dp_fail(DP_ERROR_NAME_IN_USE, "a port named %ls exists already", p->names.display);
+        r = dp_port_take_over(p, adapter);
+    } else {
+        p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+        if (!p->block)
+            return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
+        /* A consumer may open the section as soon as it has a name: until the last store
+         * below publishes the block, it sees a zero magic and reports the port not found. */
+        init.magic = 0;
+        *p->block = init;
+        MemoryBarrier();
+        p->block->magic = DPB_MAGIC;
+        p->generation = 0;
+        r = DP_OK;
     }
-    p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (!p->block)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
-    /* A consumer may open the section as soon as it has a name: until the last store
-     * below publishes the block, it sees a zero magic and reports the port not found. */
-    init.magic = 0;
-    *p->block = init;
-    MemoryBarrier();
-    p->block->magic = DPB_MAGIC;
-    p->row_pitch = init.row_pitch;
-    p->bytes_per_pixel = init.bytes_per_pixel;
+    if (r != DP_OK)
+        return r;
+    p->row_pitch = p->block->row_pitch;
+    p->bytes_per_pixel = p->block->bytes_per_pixel;
+    r = dp_notify_attach(p, sec, true);
+    if (r == DP_OK)
+        p->last_frame = dp_port_published(p);
+    return r;
+}
+
+/* Copies the block's fields into p, retrying while a change is under way. */
+static DP_RESULT dp_port_read_block(dp_port *p, dpb_view *out)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    const char *why = NULL;
+    uint32_t dxgi;
+
+    if (!VirtualQuery(p->block, &mbi, sizeof(mbi)))
+        return dp_fail_win32(DP_ERROR_INCOMPATIBLE, GetLastError(), "VirtualQuery(control block)");
+    for (int tries = 0;; tries++) {
+        if (dpb_validate(p->block, mbi.RegionSize, out, &why) && p->block->generation == out->generation)
+            break;
+        if (tries > 1000 || (why && strcmp(why, "changing")))
+            return dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls is invalid: %s", p->names.display,
+                           why ? why : "changing");
+        Sleep(tries < 10 ? 0 : 1);
+    }
+    dpb_format_info(out->format, &dxgi, NULL);
+    p->width = out->width;
+    p->height = out->height;
+    p->format = (DP_FORMAT)out->format;
+    p->bytes_per_pixel = out->bytes_per_pixel;
+    p->row_pitch = out->row_pitch;
+    p->slots = out->slot_count;
+    p->flags = out->flags;
+    p->dxgi_format = dxgi;
+    p->legacy = out->legacy != 0;
+    p->transport = out->transport == DPB_TRANSPORT_GPU ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
+    p->generation = out->generation;
     return DP_OK;
 }
 
@@ -66,27 +306,23 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
  * process (pid + start time) and not a later one that reused the pid. */
 static DP_RESULT dp_port_open_producer(dp_port *p, uint32_t pid, uint64_t start_time)
 {
-    HANDLE process = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    HANDLE process = dp_open_live_process(pid, start_time);
+    dp_close_handle(&p->producer_process);
     if (!process)
-        return dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls (pid %u) is gone",
-                       p->names.display, pid);
-    if (start_time && dp_process_start_time(process) != start_time) {
-        CloseHandle(process);
-        return dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls (pid %u) is gone",
-                       p->names.display, pid);
-    }
+        return dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls (pid %u) is gone", p->names.display, pid);
     p->producer_process = dp_track(process);
-    return dp_port_check_producer(p);
+    return DP_OK;
 }
 
 DP_RESULT dp_port_open_block(dp_port *p)
 {
-    MEMORY_BASIC_INFORMATION mbi;
     dpb_view v;
-    const char *why = NULL;
+    DP_RESULT r;
     DWORD err;
-    uint32_t dxgi;
 
+    p->reader = -1;
+    p->held = DP_NO_SLOT;
+    p->begun = DP_NO_SLOT;
     p->ctl_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, p->names.ctl));
     if (!p->ctl_section) {
         err = GetLastError();
@@ -97,26 +333,45 @@ DP_RESULT dp_port_open_block(dp_port *p)
     p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
     if (!p->block)
         return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
-    if (!VirtualQuery(p->block, &mbi, sizeof(mbi)))
-        return dp_fail_win32(DP_ERROR_INCOMPATIBLE, GetLastError(), "VirtualQuery(control block)");
     /* The creator stores the magic last: a zero magic is a port still being made. */
     if (p->block->magic == 0)
         return dp_fail(DP_ERROR_NOT_FOUND, "the port %ls is still being created", p->names.display);
-    if (!dpb_validate(p->block, mbi.RegionSize, &v, &why))
-        return dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls is invalid: %s",
-                       p->names.display, why);
-    dpb_format_info(v.format, &dxgi, NULL);
-    p->width = v.width;
-    p->height = v.height;
-    p->format = (DP_FORMAT)v.format;
-    p->bytes_per_pixel = v.bytes_per_pixel;
-    p->row_pitch = v.row_pitch;
-    p->slots = v.slot_count;
-    p->flags = v.flags;
-    p->dxgi_format = dxgi;
-    p->legacy = v.legacy != 0;
-    p->transport = v.transport == DPB_TRANSPORT_GPU ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
+    r = dp_port_read_block(p, &v);
+    if (r == DP_OK)
+        r = dp_notify_attach(p, NULL, false);
+    if (r == DP_OK)
+        r = dp_port_open_producer(p, v.producer_pid, v.producer_start_time);
+    return r;
+}
+
+DP_RESULT dp_port_refresh(dp_port *p, bool *changed)
+{
+    dpb_view v;
+    DP_RESULT r;
+    *changed = false;
+    if (!p->block)
+        return dp_port_check_producer(p);
+    if (p->block->generation == p->generation)
+        return dp_port_check_producer(p);
+    r = dp_port_read_block(p, &v);
+    if (r != DP_OK)
+        return r;
+    *changed = true;
     return dp_port_open_producer(p, v.producer_pid, v.producer_start_time);
+}
+
+DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height)
+{
+    dpb_block *b = p->block;
+    dp_block_begin_change(b);
+    dpb_set_size(b, width, height);
+    b->latest = 0;
+    memset((void *)b->slot, 0, sizeof(b->slot));
+    p->generation = dp_block_end_change(b);
+    p->width = width;
+    p->height = height;
+    p->row_pitch = b->row_pitch;
+    return DP_OK;
 }
 
 DP_RESULT dp_port_check_producer(const dp_port *p)
@@ -136,8 +391,7 @@ DP_RESULT dp_wait_event(const dp_port *p, HANDLE event, uint32_t timeout_ms)
     if (w == WAIT_OBJECT_0 + 1)
         return dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls has exited", p->names.display);
     if (w == WAIT_TIMEOUT)
-        return dp_fail(DP_ERROR_TIMEOUT, "timed out after %u ms waiting on %ls", timeout_ms,
-                       p->names.display);
+        return dp_fail(DP_ERROR_TIMEOUT, "timed out after %u ms waiting on %ls", timeout_ms, p->names.display);
     return dp_fail_win32(DP_ERROR_DEVICE, GetLastError(), "WaitForMultipleObjects");
 }
 
@@ -145,9 +399,18 @@ void dp_port_release(dp_port *p)
 {
     dp_host_destroy(p->host);
     p->host = NULL;
+    if (p->registered)
+        dp_registry_remove(p);
+    if (p->block && !p->producer)
+        dp_ring_leave(p);
     if (p->block)
         UnmapViewOfFile(p->block);
     p->block = NULL;
+    if (p->notify)
+        UnmapViewOfFile(p->notify);
+    p->notify = NULL;
+    dp_close_handle(&p->wake);
+    dp_close_handle(&p->notify_section);
     dp_close_handle(&p->ctl_section);
     dp_close_handle(&p->producer_process);
 }
@@ -164,12 +427,18 @@ void dp_port_info(const dp_port *p, DP_PORT_INFO *info)
     info->flags = p->flags;
     info->row_pitch = p->row_pitch;
     info->is_producer = p->producer;
+    info->generation = p->generation;
+    if (p->notify)
+        info->last_frame = dp_port_published(p);
     if (p->block) {
-        info->producer_pid = p->block->producer_pid;
-        info->last_frame = dpb_latest_frame(p->block->latest);
+        const dpb_block *b = p->block;
+        ULONGLONG now = GetTickCount64();
+        info->producer_pid = b->producer_pid;
+        info->frames_published = b->frames_published;
+        info->frames_dropped = b->frames_dropped;
+        /* A producer that stopped publishing has no rate, whatever its last window said. */
+        info->fps = now - b->heartbeat > 2000 ? 0.0 : b->fps_milli / 1000.0;
     }
-    if (p->host)
-        info->last_frame = dp_host_value(p->host);
 }
 
 DP_TRANSPORT dp_get_transport(DP_HANDLE h)

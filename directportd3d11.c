@@ -329,6 +329,9 @@ static dp11_port *dp11_port_new(void)
         return NULL;
     }
     p->base.kind = DP_KIND_D3D11;
+    p->base.reader = -1;
+    p->base.held = DP_NO_SLOT;
+    p->base.begun = DP_NO_SLOT;
     InitializeSRWLock(&p->lock);
     p->latest = p->reading = -1;
     /* Made before anything else: the host worker waits on it from its first moment. */
@@ -349,6 +352,8 @@ static DP_HANDLE dp11_finish(dp11_port *p, DP_RESULT r)
         h = dp_handle_add(DP_KIND_D3D11, p);
     if (!h)
         dp11_port_destroy(p);
+    else if (p->base.producer && p->base.block)
+        dp_registry_add(&p->base);
     return h;
 }
 
@@ -395,6 +400,7 @@ static DP_RESULT dp11_share_failed(HRESULT hr, const wchar_t *name, const char *
 
 static DP_RESULT dp11_create_gpu_objects(dp11_port *p, const dp_security *sec)
 {
+    wchar_t tex_name[DPN_LEN], fence_name[DPN_LEN];
     IDXGIResource1 *res = NULL;
     HANDLE nt = NULL;
     HRESULT hr;
@@ -404,18 +410,20 @@ static DP_RESULT dp11_create_gpu_objects(dp11_port *p, const dp_security *sec)
     hr = ID3D11Device5_CreateFence(dp11.device5, 0, D3D11_FENCE_FLAG_SHARED, &IID_ID3D11Fence, (void **)&p->fence);
     if (FAILED(hr))
         return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device5::CreateFence(shared)");
-    hr = ID3D11Fence_CreateSharedHandle(p->fence, &sec->sa, GENERIC_ALL, p->base.names.fence, &nt);
+    dpn_fence_name(fence_name, DPN_LEN, &p->base.names, p->base.generation);
+    dpn_texture_name(tex_name, DPN_LEN, &p->base.names, p->base.generation, 0);
+    hr = ID3D11Fence_CreateSharedHandle(p->fence, &sec->sa, GENERIC_ALL, fence_name, &nt);
     if (FAILED(hr))
-        return dp11_share_failed(hr, p->base.names.fence, "ID3D11Fence::CreateSharedHandle");
+        return dp11_share_failed(hr, fence_name, "ID3D11Fence::CreateSharedHandle");
     p->fence_nt = dp_track(nt);
     hr = ID3D11Texture2D_QueryInterface(p->texture, &IID_IDXGIResource1, (void **)&res);
     if (FAILED(hr))
         return dp_fail_hr(DP_ERROR_UNSUPPORTED, hr, "QueryInterface(IDXGIResource1)");
     nt = NULL;
-    hr = IDXGIResource1_CreateSharedHandle(res, &sec->sa, GENERIC_ALL, p->base.names.tex[0], &nt);
+    hr = IDXGIResource1_CreateSharedHandle(res, &sec->sa, GENERIC_ALL, tex_name, &nt);
     DP_RELEASE(res);
     if (FAILED(hr))
-        return dp11_share_failed(hr, p->base.names.tex[0], "IDXGIResource1::CreateSharedHandle");
+        return dp11_share_failed(hr, tex_name, "IDXGIResource1::CreateSharedHandle");
     p->texture_nt = dp_track(nt);
     return DP_OK;
 }
@@ -505,7 +513,7 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
     if (r == DP_OK && !gpu)
         r = dp11_create_host_objects(p);
     if (r == DP_OK && !gpu)
-        r = dp_host_create(&p->base, &sec, &dp11_host_ops, p);
+        r = dp_host_start(&p->base, &sec, &dp11_host_ops, p);
     dp_security_free(&sec);
     return dp11_finish(p, r);
 }
@@ -576,14 +584,18 @@ static DP_RESULT dp11_open_nt(const wchar_t *name, HANDLE *out)
 /* Opens the texture and fence of a GPU port; the NT handles are not needed after. */
 static DP_RESULT dp11_open_gpu_objects(dp11_port *p)
 {
+    wchar_t tex_name[DPN_LEN], fence_name[DPN_LEN];
     HRESULT hr;
-    DP_RESULT r = dp11_open_nt(p->base.names.tex[0], &p->texture_nt);
+    DP_RESULT r;
+    dpn_texture_name(tex_name, DPN_LEN, &p->base.names, p->base.generation, 0);
+    dpn_fence_name(fence_name, DPN_LEN, &p->base.names, p->base.generation);
+    r = dp11_open_nt(tex_name, &p->texture_nt);
     if (r != DP_OK)
         return r;
     hr = ID3D11Device1_OpenSharedResource1(dp11.device1, p->texture_nt, &IID_ID3D11Texture2D, (void **)&p->texture);
     if (FAILED(hr))
         return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device1::OpenSharedResource1(texture)");
-    r = dp11_open_nt(p->base.names.fence, &p->fence_nt);
+    r = dp11_open_nt(fence_name, &p->fence_nt);
     if (r != DP_OK)
         return r;
     hr = ID3D11Device5_OpenSharedFence(dp11.device5, p->fence_nt, &IID_ID3D11Fence, (void **)&p->fence);
@@ -611,7 +623,7 @@ static DP_RESULT dp11_open_external(dp11_port *p)
     if (dxgi != (uint32_t)desc.Format || !desc.Width || !desc.Height || desc.Width > DP_MAX_DIMENSION ||
         desc.Height > DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls has a format or size DirectPort does not use",
-                       p->base.names.tex[0]);
+                       p->base.names.tex);
     p->base.external = true;
     p->base.legacy = true;
     p->base.transport = DP_TRANSPORT_GPU;
@@ -646,7 +658,7 @@ static DP_RESULT dp11_open_gpu_port(dp11_port *p)
     ID3D11Texture2D_GetDesc(p->texture, &desc);
     if (desc.Width != p->base.width || desc.Height != p->base.height || (uint32_t)desc.Format != p->base.dxgi_format)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls does not match the control block of %ls",
-                       p->base.names.tex[0], p->base.names.display);
+                       p->base.names.tex, p->base.names.display);
     return DP_OK;
 }
 
@@ -669,7 +681,7 @@ static DP_HANDLE dp11_open(const dpn_names *names)
     else if (r == DP_OK)
         r = dp11_create_host_objects(p);
     if (r == DP_OK && p->base.transport == DP_TRANSPORT_HOST)
-        r = dp_host_open(&p->base, &dp11_host_ops, p);
+        r = dp_host_start(&p->base, NULL, &dp11_host_ops, p);
     return dp11_finish(p, r);
 }
 
@@ -756,7 +768,7 @@ static uint64_t dp11_completed(dp11_port *p)
     if (!p->base.host)
         return ID3D11Fence_GetCompletedValue(p->fence);
     if (p->base.producer)
-        return dp_host_value(p->base.host);
+        return dp_port_published(&p->base);
     return (uint64_t)InterlockedCompareExchange64(&p->local, 0, 0);
 }
 
@@ -770,7 +782,7 @@ static DP_RESULT dp11_cpu_wait(dp11_port *p, uint64_t value, uint32_t timeout_ms
     DP_RESULT r;
 
     if (p->base.host && p->base.producer)
-        return dp_host_wait(p->base.host, value, timeout_ms);
+        return value ? dp_port_wait_published(&p->base, value - 1, NULL, timeout_ms) : DP_OK;
     for (;;) {
         uint32_t remaining = UINT32_MAX;
         if (dp11_completed(p) >= value)
@@ -802,7 +814,7 @@ static DP_RESULT dp11_cpu_wait(dp11_port *p, uint64_t value, uint32_t timeout_ms
              * longer come is a disconnect. */
             if (dp11_completed(p) >= value)
                 return DP_OK;
-            if (!p->base.host || dp_host_value(p->base.host) < value)
+            if (!p->base.host || dp_port_published(&p->base) < value)
                 return r;
             producer_gone = true;
         } else if (r != DP_OK) {

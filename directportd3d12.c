@@ -1,11 +1,18 @@
 /*
- * directportd3d12.c - the D3D12 core: the DirectPort reference API and its additions.
+ * directportd3d12.c - the D3D12 core: the DirectPort reference API, the frame
+ * protocol and the other additions.
  *
- * GPU transport: the slot texture and the fence are NT-shared objects carrying the
+ * GPU transport: the slot textures and the fence are NT-shared objects carrying the
  * port's names. Host transport (drivers without NT sharing, such as Wine's vkd3d):
- * the texture and fence are local objects, and directporthost.c keeps them in step
- * with the port's sections through the backend at the end of this file, which does
- * its device work on a private copy queue from the worker thread.
+ * the textures and the fence are local objects, and directporthost.c's worker keeps
+ * them in step with the port's sections through the backend at the end of this file,
+ * which does its device work on a private copy queue.
+ *
+ * Which textures a handle has:
+ *   GPU, either side   the port's slot textures, opened per generation;
+ *   host producer      a local texture per slot (begin_frame hands them out);
+ *   host consumer      two local textures that acquires alternate between, so the
+ *                      worker uploads the next frame while the caller reads the last.
  */
 #include "directportint.h"
 
@@ -13,11 +20,15 @@ _Static_assert(DXGI_FORMAT_R8G8B8A8_UNORM == 28 && DXGI_FORMAT_R32G32B32A32_FLOA
                    DXGI_FORMAT_R16G16B16A16_FLOAT == 10 && DXGI_FORMAT_R32_UINT == 42,
                "directportblock.c's format table uses these DXGI numbers");
 
+#define DP12_CONSUMER_TEXTURES 2u
+#define DP12_MAX_PENDING 8u
+
 typedef struct {
     dp_port base;               /* first: the shared code sees every handle as a dp_port */
-    ID3D12Resource *texture;
-    ID3D12Fence *fence;
-    HANDLE texture_nt;          /* NT shared handles (GPU transport) */
+    ID3D12Resource *texture[DPB_MAX_SLOTS];
+    uint32_t textures;
+    ID3D12Fence *fence;         /* GPU: the port's shared fence; host: this handle's own */
+    HANDLE texture_nt[DPB_MAX_SLOTS]; /* NT shared handles (GPU transport) */
     HANDLE fence_nt;
     bool system_ram;
     HANDLE wait_event;          /* cpu waits on the caller's thread */
@@ -25,6 +36,23 @@ typedef struct {
     uint8_t *map_ptr;
     uint8_t *map_staging;       /* CPU copy where the driver cannot map a row-major texture */
     uint32_t map_pitch;
+    /* Consumer frame protocol. The caller signals release_fence on its queue when it
+     * is done with a frame; what waits on that depends on the transport. */
+    ID3D12Fence *release_fence;
+    uint64_t release_value;
+    uint32_t held_texture;
+    uint32_t next_texture;
+    uint64_t texture_free_at[DP12_CONSUMER_TEXTURES]; /* host: release value before reuse */
+    /* GPU consumer: claims dropped once the caller's GPU passed their release value,
+     * by a thread-pool wait on release_event. */
+    SRWLOCK pending_lock;
+    struct {
+        uint32_t slot;
+        uint64_t value;
+    } pending[DP12_MAX_PENDING];
+    uint32_t pending_count;
+    HANDLE release_event;
+    HANDLE release_wait;
     /* Host transport: used by the worker thread only. */
     ID3D12Resource *buffer;     /* readback (producer) or upload (consumer) buffer */
     uint8_t *buffer_ptr;
@@ -152,28 +180,52 @@ static dp12_port *dp12_get(DP_HANDLE h, const char *fn)
     return dp_handle_get(h, DP_KIND_D3D12, fn);
 }
 
-static void dp12_port_destroy(dp12_port *p)
+/* Releases the objects of the current generation: textures, the GPU transport's
+ * fence, the host worker and its copy objects. What outlives a generation (the local
+ * and release fences, events) stays. */
+static void dp12_unbuild(dp12_port *p)
 {
     /* The worker uses the copy objects: stop it before they go. */
     dp_host_destroy(p->base.host);
     p->base.host = NULL;
-    if (p->map_ptr && !p->map_staging)
-        ID3D12Resource_Unmap(p->texture, 0, NULL);
+    if (p->map_ptr && !p->map_staging && p->texture[0])
+        ID3D12Resource_Unmap(p->texture[0], 0, NULL);
+    p->map_ptr = NULL;
     if (p->map_staging)
         HeapFree(GetProcessHeap(), 0, p->map_staging);
+    p->map_staging = NULL;
     if (p->buffer_ptr)
         ID3D12Resource_Unmap(p->buffer, 0, NULL);
+    p->buffer_ptr = NULL;
     DP_RELEASE(p->list);
     DP_RELEASE(p->allocator);
     DP_RELEASE(p->buffer);
-    DP_RELEASE(p->copy_fence);
-    DP_RELEASE(p->texture);
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
+        DP_RELEASE(p->texture[i]);
+        dp_close_handle(&p->texture_nt[i]);
+    }
+    p->textures = 0;
+    if (p->base.transport == DP_TRANSPORT_GPU) {
+        DP_RELEASE(p->fence);
+        dp_close_handle(&p->fence_nt);
+    }
+}
+
+static void dp12_port_destroy(dp12_port *p)
+{
+    /* The thread-pool wait touches the block: gone before the block is. */
+    if (p->release_wait)
+        UnregisterWaitEx(p->release_wait, INVALID_HANDLE_VALUE);
+    p->release_wait = NULL;
+    dp12_unbuild(p);
     DP_RELEASE(p->fence);
+    DP_RELEASE(p->release_fence);
+    DP_RELEASE(p->copy_fence);
+    dp_close_handle(&p->fence_nt);
     dp_close_handle(&p->copy_event);
     dp_close_handle(&p->local_event);
     dp_close_handle(&p->wait_event);
-    dp_close_handle(&p->texture_nt);
-    dp_close_handle(&p->fence_nt);
+    dp_close_handle(&p->release_event);
     dp_port_release(&p->base);
     HeapFree(GetProcessHeap(), 0, p);
 }
@@ -192,22 +244,35 @@ void dp12_close(DP_HANDLE h)
 static DP_HANDLE dp12_finish(dp12_port *p, DP_RESULT r)
 {
     DP_HANDLE h = NULL;
-    if (r == DP_OK) {
-        p->wait_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-        if (!p->wait_event)
-            r = dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent(wait)");
-    }
     if (r == DP_OK)
         h = dp_handle_add(DP_KIND_D3D12, p);
     if (!h)
         dp12_port_destroy(p);
+    else if (p->base.producer && p->base.block)
+        dp_registry_add(&p->base);
     return h;
 }
 
-/* ---- Creation ------------------------------------------------------------------------- */
+static dp12_port *dp12_port_new(bool producer)
+{
+    dp12_port *p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*p));
+    if (!p) {
+        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    p->base.kind = DP_KIND_D3D12;
+    p->base.producer = producer;
+    p->base.reader = -1;
+    p->base.held = DP_NO_SLOT;
+    p->base.begun = DP_NO_SLOT;
+    InitializeSRWLock(&p->pending_lock);
+    return p;
+}
 
-/* The slot texture: GPU memory, or with system_ram CPU-visible row-major memory. */
-static DP_RESULT dp12_create_texture(dp12_port *p, bool shared)
+/* ---- Device objects ------------------------------------------------------------------- */
+
+/* A slot texture: GPU memory, or with system_ram CPU-visible row-major memory. */
+static DP_RESULT dp12_create_texture(dp12_port *p, bool shared, ID3D12Resource **out)
 {
     D3D12_HEAP_PROPERTIES heap = {0};
     D3D12_RESOURCE_DESC desc = {0};
@@ -235,16 +300,16 @@ static DP_RESULT dp12_create_texture(dp12_port *p, bool shared)
         desc.Flags = D3D12_RESOURCE_FLAG_ALLOW_RENDER_TARGET | D3D12_RESOURCE_FLAG_ALLOW_SIMULTANEOUS_ACCESS;
     }
     hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, heap_flags, &desc, D3D12_RESOURCE_STATE_COMMON,
-                                              NULL, &IID_ID3D12Resource, (void **)&p->texture);
+                                              NULL, &IID_ID3D12Resource, (void **)out);
     if (FAILED(hr))
         return dp_fail_hr(dp_result_from_hr(hr), hr, "CreateCommittedResource(texture)");
     return DP_OK;
 }
 
-static DP_RESULT dp12_create_fence(dp12_port *p, bool shared)
+static DP_RESULT dp12_create_fence(bool shared, ID3D12Fence **out)
 {
     HRESULT hr = ID3D12Device_CreateFence(dp12.device, 0, shared ? D3D12_FENCE_FLAG_SHARED : D3D12_FENCE_FLAG_NONE,
-                                          &IID_ID3D12Fence, (void **)&p->fence);
+                                          &IID_ID3D12Fence, (void **)out);
     if (FAILED(hr))
         return dp_fail_hr(dp_result_from_hr(hr), hr, "CreateFence");
     return DP_OK;
@@ -264,8 +329,45 @@ static DP_RESULT dp12_share(ID3D12DeviceChild *obj, const dp_security *sec, cons
     return DP_OK;
 }
 
-/* Device objects the host worker copies with: a buffer laid out as the section's rows
- * (readback for a producer, upload for a consumer), a command list and a fence. */
+static DP_RESULT dp12_open_shared(const wchar_t *name, REFIID iid, void **out, HANDLE *out_nt)
+{
+    HANDLE nt = NULL;
+    HRESULT hr = ID3D12Device_OpenSharedHandleByName(dp12.device, name, GENERIC_ALL, &nt);
+    if (FAILED(hr)) {
+        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
+            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandleByName");
+    }
+    *out_nt = dp_track(nt);
+    hr = ID3D12Device_OpenSharedHandle(dp12.device, nt, iid, out);
+    if (FAILED(hr))
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandle");
+    return DP_OK;
+}
+
+/* Objects that live as long as the handle: events, the host transport's local fence,
+ * a consumer's release fence. */
+static DP_RESULT dp12_create_lasting(dp12_port *p)
+{
+    HRESULT hr = S_OK;
+    p->wait_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    p->local_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    p->copy_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    p->release_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    if (!p->wait_event || !p->local_event || !p->copy_event || !p->release_event)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent");
+    if (p->base.transport == DP_TRANSPORT_HOST && dp12_create_fence(false, &p->fence) != DP_OK)
+        return DP_ERROR_DEVICE;
+    if (!p->base.producer && dp12_create_fence(false, &p->release_fence) != DP_OK)
+        return DP_ERROR_DEVICE;
+    hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&p->copy_fence);
+    if (FAILED(hr))
+        return dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateFence(copy)");
+    return DP_OK;
+}
+
+/* The host worker's copy objects: a buffer laid out as the section's rows (readback
+ * for a producer, upload for a consumer) and a command list for the copy queue. */
 static DP_RESULT dp12_create_copy_objects(dp12_port *p)
 {
     D3D12_RESOURCE_DESC tex_desc, buf_desc = {0};
@@ -273,16 +375,11 @@ static DP_RESULT dp12_create_copy_objects(dp12_port *p)
     UINT64 total = 0;
     HRESULT hr;
 
-    p->local_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    p->copy_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    if (!p->local_event || !p->copy_event)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent(copy)");
     if (p->system_ram)
-        return DP_OK; /* the worker reads and writes the row-major texture with the CPU */
+        return DP_OK; /* the worker reads and writes the row-major textures with the CPU */
     if (!dp12_copy_queue())
         return DP_ERROR_DEVICE;
-
-    p->texture->lpVtbl->GetDesc(p->texture, &tex_desc);
+    p->texture[0]->lpVtbl->GetDesc(p->texture[0], &tex_desc);
     ID3D12Device_GetCopyableFootprints(dp12.device, &tex_desc, 0, 1, 0, &p->footprint, NULL, NULL, &total);
     if (p->footprint.Footprint.RowPitch != p->base.row_pitch)
         return dp_fail(DP_ERROR_DEVICE, "the driver's copy row pitch %u differs from the port's %u",
@@ -315,12 +412,66 @@ static DP_RESULT dp12_create_copy_objects(dp12_port *p)
                                             &IID_ID3D12GraphicsCommandList, (void **)&p->list);
     if (SUCCEEDED(hr))
         hr = ID3D12GraphicsCommandList_Close(p->list);
-    if (SUCCEEDED(hr))
-        hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&p->copy_fence);
     if (FAILED(hr))
         return dp_fail_hr(DP_ERROR_DEVICE, hr, "creating the copy command list");
     return DP_OK;
 }
+
+static const dp_host_ops dp12_host_ops;
+
+/* Makes (producer, sec given) or opens (consumer) the objects of p's generation. */
+static DP_RESULT dp12_build(dp12_port *p, const dp_security *sec)
+{
+    wchar_t name[DPN_LEN];
+    DP_RESULT r = DP_OK;
+    uint32_t i;
+
+    if (p->base.transport == DP_TRANSPORT_GPU) {
+        p->textures = p->base.slots;
+        for (i = 0; i < p->textures && r == DP_OK; i++) {
+            dpn_texture_name(name, DPN_LEN, &p->base.names, p->base.generation, i);
+            if (sec) {
+                r = dp12_create_texture(p, true, &p->texture[i]);
+                if (r == DP_OK)
+                    r = dp12_share((ID3D12DeviceChild *)p->texture[i], sec, name, &p->texture_nt[i]);
+            } else {
+                r = dp12_open_shared(name, &IID_ID3D12Resource, (void **)&p->texture[i], &p->texture_nt[i]);
+            }
+        }
+        dpn_fence_name(name, DPN_LEN, &p->base.names, p->base.generation);
+        if (r == DP_OK && sec) {
+            r = dp12_create_fence(true, &p->fence);
+            if (r == DP_OK)
+                r = dp12_share((ID3D12DeviceChild *)p->fence, sec, name, &p->fence_nt);
+        } else if (r == DP_OK) {
+            r = dp12_open_shared(name, &IID_ID3D12Fence, (void **)&p->fence, &p->fence_nt);
+        }
+        return r;
+    }
+    p->textures = p->base.producer ? p->base.slots : DP12_CONSUMER_TEXTURES;
+    for (i = 0; i < p->textures && r == DP_OK; i++)
+        r = dp12_create_texture(p, false, &p->texture[i]);
+    if (r == DP_OK)
+        r = dp12_create_copy_objects(p);
+    if (r == DP_OK)
+        r = dp_host_start(&p->base, sec, &dp12_host_ops, p);
+    return r;
+}
+
+/* Waits until the GPU is done with this handle's textures, so they can be released:
+ * the producer's last frame and the consumer's last release. */
+static void dp12_quiesce(dp12_port *p)
+{
+    ID3D12Fence *fence = p->base.producer ? p->fence : p->release_fence;
+    uint64_t value = p->base.producer ? p->base.last_frame : p->release_value;
+    if (p->base.host)
+        dp_host_drain(p->base.host);
+    if (fence && ID3D12Fence_GetCompletedValue(fence) < value &&
+        SUCCEEDED(ID3D12Fence_SetEventOnCompletion(fence, value, p->wait_event)))
+        dp_wait_event(&p->base, p->wait_event, 10000);
+}
+
+/* ---- Creation ------------------------------------------------------------------------- */
 
 static LUID dp12_adapter_luid(void)
 {
@@ -346,10 +497,8 @@ static DP_RESULT dp12_check_args(const dp12_create_args *a)
                        DP_MAX_DIMENSION);
     if (!dpb_format_info((uint32_t)a->format, NULL, NULL))
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown format %d", (int)a->format);
-    if (a->slots > DP_MAX_SLOTS)
+    if (!a->slots || a->slots > DP_MAX_SLOTS)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "slots %u is outside 0..%u", a->slots, DP_MAX_SLOTS);
-    if (a->slots != 1)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "ports of %u slots: this release makes 1-slot ports only", a->slots);
     if ((unsigned)a->transport > DP_TRANSPORT_HOST)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown transport %d", (int)a->transport);
     if (a->flags & ~(DP_PORT_SYSTEM_RAM | DP_PORT_GLOBAL | DP_PORT_ALL_USERS))
@@ -375,14 +524,11 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
                                       "DP_TRANSPORT_AUTO or DP_TRANSPORT_HOST");
         return NULL;
     }
-    p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*p));
+    p = dp12_port_new(true);
     if (!p) {
         dp_security_free(&sec);
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
         return NULL;
     }
-    p->base.kind = DP_KIND_D3D12;
-    p->base.producer = true;
     p->base.legacy = a->legacy;
     p->base.transport = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
     p->base.format = a->format;
@@ -398,17 +544,9 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
      * of the existing port is touched. */
     r = dp_port_create_block(&p->base, &sec, dp12_adapter_luid());
     if (r == DP_OK)
-        r = dp12_create_texture(p, gpu);
+        r = dp12_create_lasting(p);
     if (r == DP_OK)
-        r = dp12_create_fence(p, gpu);
-    if (r == DP_OK && gpu)
-        r = dp12_share((ID3D12DeviceChild *)p->fence, &sec, names->fence, &p->fence_nt);
-    if (r == DP_OK && gpu)
-        r = dp12_share((ID3D12DeviceChild *)p->texture, &sec, names->tex[0], &p->texture_nt);
-    if (r == DP_OK && !gpu)
-        r = dp12_create_copy_objects(p);
-    if (r == DP_OK && !gpu)
-        r = dp_host_create(&p->base, &sec, &dp12_host_ops, p);
+        r = dp12_build(p, &sec);
     dp_security_free(&sec);
     return dp12_finish(p, r);
 }
@@ -442,7 +580,7 @@ DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc)
     a.width = desc->width;
     a.height = desc->height;
     a.format = desc->format;
-    a.slots = desc->slots ? desc->slots : 1; /* 3 once the frame ring lands */
+    a.slots = desc->slots ? desc->slots : 3;
     a.transport = desc->transport;
     a.flags = desc->flags;
     a.sddl = desc->sddl;
@@ -459,35 +597,20 @@ DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc)
 
 /* ---- Opening -------------------------------------------------------------------------- */
 
-static DP_RESULT dp12_open_shared(const wchar_t *name, REFIID iid, void **out, HANDLE *out_nt)
-{
-    HANDLE nt = NULL;
-    HRESULT hr = ID3D12Device_OpenSharedHandleByName(dp12.device, name, GENERIC_ALL, &nt);
-    if (FAILED(hr)) {
-        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
-            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandleByName");
-    }
-    *out_nt = dp_track(nt);
-    hr = ID3D12Device_OpenSharedHandle(dp12.device, nt, iid, out);
-    if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandle");
-    return DP_OK;
-}
-
 /* A GPU port made by another DirectPort build: the two NT names and nothing else. */
 static DP_RESULT dp12_open_external(dp12_port *p)
 {
     D3D12_RESOURCE_DESC desc;
-    DP_RESULT r = dp12_open_shared(p->base.names.tex[0], &IID_ID3D12Resource, (void **)&p->texture,
-                                   &p->texture_nt);
+    DP_RESULT r = dp12_open_shared(p->base.names.tex, &IID_ID3D12Resource, (void **)&p->texture[0],
+                                   &p->texture_nt[0]);
     uint32_t f;
     if (r != DP_OK)
         return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->base.names.display);
+    p->textures = 1;
     r = dp12_open_shared(p->base.names.fence, &IID_ID3D12Fence, (void **)&p->fence, &p->fence_nt);
     if (r != DP_OK)
         return r;
-    p->texture->lpVtbl->GetDesc(p->texture, &desc);
+    p->texture[0]->lpVtbl->GetDesc(p->texture[0], &desc);
     for (f = 0; f <= DP_FORMAT_RAW_32BIT; f++) {
         uint32_t dxgi;
         dpb_format_info(f, &dxgi, &p->base.bytes_per_pixel);
@@ -496,7 +619,7 @@ static DP_RESULT dp12_open_external(dp12_port *p)
     }
     if (f > DP_FORMAT_RAW_32BIT || desc.Width > DP_MAX_DIMENSION || desc.Height > DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls has a format or size DirectPort does not use",
-                       p->base.names.tex[0]);
+                       p->base.names.tex);
     p->base.external = true;
     p->base.transport = DP_TRANSPORT_GPU;
     p->base.format = (DP_FORMAT)f;
@@ -508,38 +631,31 @@ static DP_RESULT dp12_open_external(dp12_port *p)
     p->system_ram = desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
     p->base.flags = p->system_ram ? DP_PORT_SYSTEM_RAM : 0;
     p->base.row_pitch = dpb_row_pitch(p->base.width, p->base.bytes_per_pixel);
-    return DP_OK;
+    return dp12_create_lasting(p);
 }
+
+static VOID CALLBACK dp12_release_done(PVOID ctx, BOOLEAN timed_out);
 
 static DP_HANDLE dp12_open(const dpn_names *names)
 {
-    dp12_port *p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*p));
+    dp12_port *p = dp12_port_new(false);
     DP_RESULT r;
-    if (!p) {
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (!p)
         return NULL;
-    }
-    p->base.kind = DP_KIND_D3D12;
     p->base.names = *names;
     r = dp_port_open_block(&p->base);
-    if (r == DP_ERROR_NOT_FOUND && !p->base.block && dp12_device_can_share())
+    if (r == DP_ERROR_NOT_FOUND && !p->base.block && names->tex[0] && dp12_device_can_share())
         return dp12_finish(p, dp12_open_external(p));
     if (r != DP_OK)
         return dp12_finish(p, r);
     p->system_ram = (p->base.flags & DP_PORT_SYSTEM_RAM) != 0;
-    if (p->base.transport == DP_TRANSPORT_GPU) {
-        r = dp12_open_shared(names->tex[0], &IID_ID3D12Resource, (void **)&p->texture, &p->texture_nt);
-        if (r == DP_OK)
-            r = dp12_open_shared(names->fence, &IID_ID3D12Fence, (void **)&p->fence, &p->fence_nt);
-        return dp12_finish(p, r);
-    }
-    r = dp12_create_texture(p, false);
+    r = dp12_create_lasting(p);
     if (r == DP_OK)
-        r = dp12_create_fence(p, false);
-    if (r == DP_OK)
-        r = dp12_create_copy_objects(p);
-    if (r == DP_OK)
-        r = dp_host_open(&p->base, &dp12_host_ops, p);
+        r = dp12_build(p, NULL);
+    if (r == DP_OK && p->base.transport == DP_TRANSPORT_GPU &&
+        !RegisterWaitForSingleObject(&p->release_wait, p->release_event, dp12_release_done, p, INFINITE,
+                                     WT_EXECUTEDEFAULT))
+        r = dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "RegisterWaitForSingleObject");
     return dp12_finish(p, r);
 }
 
@@ -559,19 +675,18 @@ DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fenc
 DP_HANDLE dp12_open_port(const wchar_t *name)
 {
     dpn_names names;
+    DP_HANDLE h;
     if (!dp12_ready("dp12_open_port"))
         return NULL;
-    /* The namespace is the creator's choice: try the session's, then the global one. */
     if (!dpn_port_names(&names, name, false)) {
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_open_port: name must be 1..%u characters of [A-Za-z0-9_.-]",
                 DPN_MAX_BASE);
         return NULL;
     }
-    {
-        DP_HANDLE h = dp12_open(&names);
-        if (h || dp_last_error() != DP_ERROR_NOT_FOUND)
-            return h;
-    }
+    /* The namespace is the creator's choice: try the session's, then the global one. */
+    h = dp12_open(&names);
+    if (h || dp_last_error() != DP_ERROR_NOT_FOUND)
+        return h;
     dpn_port_names(&names, name, true);
     return dp12_open(&names);
 }
@@ -585,8 +700,13 @@ void dp12_signal_fence(DP_HANDLE h, uint64_t value)
     if (!p)
         return;
     hr = ID3D12Fence_Signal(p->fence, value);
-    if (FAILED(hr))
+    if (FAILED(hr)) {
         dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_signal_fence: ID3D12Fence::Signal");
+        return;
+    }
+    /* On the GPU transport the value is the frame: publish it for acquire and discovery. */
+    if (p->base.transport == DP_TRANSPORT_GPU && p->base.producer && p->base.block)
+        dp_ring_publish(&p->base, 0, value);
 }
 
 bool dp12_queue_signal(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value)
@@ -604,6 +724,8 @@ bool dp12_queue_signal(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value)
         dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_queue_signal: ID3D12CommandQueue::Signal");
         return false;
     }
+    if (p->base.transport == DP_TRANSPORT_GPU && p->base.producer && p->base.block)
+        dp_ring_publish(&p->base, 0, value);
     return true;
 }
 
@@ -652,7 +774,7 @@ void dp12_cpu_wait(DP_HANDLE h, uint64_t value)
 ID3D12Resource *dp12_get_resource(DP_HANDLE h)
 {
     dp12_port *p = dp12_get(h, "dp12_get_resource");
-    return p ? p->texture : NULL;
+    return p ? p->texture[0] : NULL;
 }
 
 ID3D12Fence *dp12_get_fence(DP_HANDLE h)
@@ -670,7 +792,7 @@ static void *dp12_nt_handle(DP_HANDLE h, bool texture, const char *fn)
         dp_fail(DP_ERROR_UNSUPPORTED, "%s: a host-transport port has no NT shared handle", fn);
         return NULL;
     }
-    return texture ? p->texture_nt : p->fence_nt;
+    return texture ? p->texture_nt[0] : p->fence_nt;
 }
 
 void *dp12_get_resource_handle(DP_HANDLE h)
@@ -698,10 +820,12 @@ void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
     if (!p->map_ptr) {
         p->map_pitch = p->base.row_pitch;
         if (p->base.host) {
-            /* The section is the port's memory: no copy at all. */
-            p->map_ptr = dp_host_slot(p->base.host, 0);
+            /* The section is the port's memory: no copy at all. A consumer sees the
+             * latest frame's slot; a producer writes slot 0, as the legacy API does. */
+            uint32_t slot = p->base.producer ? 0 : dpb_latest_slot(p->base.block->latest);
+            p->map_ptr = dp_host_slot(p->base.host, slot < p->base.slots ? slot : 0);
         } else {
-            hr = ID3D12Resource_Map(p->texture, 0, NULL, (void **)&p->map_ptr);
+            hr = ID3D12Resource_Map(p->texture[0], 0, NULL, (void **)&p->map_ptr);
             if (FAILED(hr)) {
                 /* Drivers that cannot map row-major textures (vkd3d) keep the contract
                  * through a CPU copy in and out. */
@@ -712,7 +836,7 @@ void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
                     dp_fail(DP_ERROR_OUT_OF_MEMORY, "dp12_map_memory: out of memory");
                     return NULL;
                 }
-                hr = ID3D12Resource_ReadFromSubresource(p->texture, p->map_staging, p->map_pitch,
+                hr = ID3D12Resource_ReadFromSubresource(p->texture[0], p->map_staging, p->map_pitch,
                                                         p->map_pitch * p->base.height, 0, NULL);
                 if (FAILED(hr)) {
                     dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_map_memory: ReadFromSubresource");
@@ -741,36 +865,277 @@ void dp12_unmap_memory(DP_HANDLE h)
         if (p->base.producer)
             dp_host_mark_cpu_written(p->base.host);
     } else if (p->map_ptr == p->map_staging) {
-        hr = ID3D12Resource_WriteToSubresource(p->texture, 0, NULL, p->map_staging, p->map_pitch,
+        hr = ID3D12Resource_WriteToSubresource(p->texture[0], 0, NULL, p->map_staging, p->map_pitch,
                                                p->map_pitch * p->base.height);
         if (FAILED(hr))
             dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_unmap_memory: WriteToSubresource");
     } else {
-        ID3D12Resource_Unmap(p->texture, 0, NULL);
+        ID3D12Resource_Unmap(p->texture[0], 0, NULL);
     }
     p->map_ptr = NULL;
 }
 
-/* ---- Host transport backend (worker thread) ---------------------------------------------- */
+/* ---- Frame protocol ------------------------------------------------------------------------ */
 
-static uint64_t dp12_host_wait_local(void *ctx, uint64_t after, HANDLE stop)
+static dp12_port *dp12_get_side(DP_HANDLE h, bool producer, const char *fn)
+{
+    dp12_port *p = dp12_get(h, fn);
+    if (!p)
+        return NULL;
+    if (p->base.producer != producer) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: %ls was %s by this handle; this call is for its %s", fn,
+                p->base.names.display, p->base.producer ? "created" : "opened",
+                producer ? "producer" : "consumers");
+        return NULL;
+    }
+    if (p->base.external) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "%s: %ls was made by another DirectPort build and has no control block", fn,
+                p->base.names.display);
+        return NULL;
+    }
+    return p;
+}
+
+DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target)
+{
+    dp12_port *p = dp12_get_side(h, true, "dp12_begin_frame");
+    uint32_t slot;
+    DP_RESULT r;
+    if (!p)
+        return dp_last_error();
+    if (!out_target)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_begin_frame: out_target is NULL");
+    if (p->base.begun == DP_NO_SLOT) {
+        r = dp_ring_pick(&p->base, p->base.host ? dp_host_busy(p->base.host) : 0, &slot);
+        if (r != DP_OK) {
+            *out_target = NULL;
+            return r;
+        }
+        p->base.begun = slot;
+    }
+    *out_target = p->texture[p->base.begun];
+    return DP_OK;
+}
+
+DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame)
+{
+    dp12_port *p = dp12_get_side(h, true, "dp12_end_frame");
+    uint64_t frame;
+    HRESULT hr;
+    if (!p)
+        return dp_last_error();
+    if (!queue)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_end_frame: queue is NULL");
+    if (p->base.begun == DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_end_frame: no frame begun on %ls", p->base.names.display);
+    /* Frame values go on from whatever the fence or the port has seen, legacy signals
+     * and earlier producers included, so they only ever grow. */
+    frame = p->base.last_frame;
+    if (ID3D12Fence_GetCompletedValue(p->fence) > frame)
+        frame = ID3D12Fence_GetCompletedValue(p->fence);
+    if (dp_port_published(&p->base) > frame)
+        frame = dp_port_published(&p->base);
+    frame++;
+    hr = ID3D12CommandQueue_Signal(queue, p->fence, frame);
+    if (FAILED(hr))
+        return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_end_frame: ID3D12CommandQueue::Signal");
+    p->base.last_frame = frame;
+    if (p->base.host)
+        dp_host_readback(p->base.host, p->base.begun, p->base.begun, frame);
+    else
+        dp_ring_publish(&p->base, p->base.begun, frame);
+    p->base.begun = DP_NO_SLOT;
+    if (out_frame)
+        *out_frame = frame;
+    return DP_OK;
+}
+
+/* Consumer: the port moved to a new generation (resize, new producer); rebuild this
+ * handle's objects for it once the GPU is done with the old ones. */
+static DP_RESULT dp12_follow_generation(dp12_port *p)
+{
+    dp12_quiesce(p);
+    dp12_unbuild(p);
+    p->system_ram = (p->base.flags & DP_PORT_SYSTEM_RAM) != 0;
+    memset(p->texture_free_at, 0, sizeof(p->texture_free_at));
+    if (p->base.transport == DP_TRANSPORT_GPU) {
+        /* Frames of the old generation were on the old fence; waits start over. */
+        AcquireSRWLockExclusive(&p->pending_lock);
+        p->pending_count = 0;
+        ReleaseSRWLockExclusive(&p->pending_lock);
+    }
+    return dp12_build(p, NULL);
+}
+
+DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t timeout_ms,
+                             ID3D12Resource **out_source, uint64_t *out_frame)
+{
+    dp12_port *p = dp12_get_side(h, false, "dp12_acquire_frame");
+    uint32_t slot = 0;
+    uint64_t frame = 0;
+    bool changed = false;
+    DP_RESULT r;
+    HRESULT hr;
+    if (!p)
+        return dp_last_error();
+    if (!queue || !out_source)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_acquire_frame: queue and out_source must not be NULL");
+    *out_source = NULL;
+    if (p->base.held != DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_acquire_frame: release the frame this handle holds first");
+    r = dp_ring_acquire(&p->base, timeout_ms, &changed, &slot, &frame);
+    if (changed) {
+        DP_RESULT rebuilt = dp12_follow_generation(p);
+        if (rebuilt != DP_OK) {
+            if (r == DP_OK)
+                dp_ring_unclaim(&p->base, p->base.reader, slot);
+            return rebuilt;
+        }
+    }
+    if (r != DP_OK)
+        return r;
+    p->base.last_frame = frame;
+    p->base.held = slot;
+    if (p->base.host) {
+        uint32_t k = p->next_texture;
+        p->next_texture = (k + 1) % DP12_CONSUMER_TEXTURES;
+        p->held_texture = k;
+        dp_host_upload(p->base.host, slot, k, frame);
+        *out_source = p->texture[k];
+    } else {
+        p->held_texture = slot;
+        *out_source = p->texture[slot];
+    }
+    /* GPU-side: the caller's queue waits, its thread does not. */
+    hr = ID3D12CommandQueue_Wait(queue, p->fence, frame);
+    if (FAILED(hr))
+        return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_acquire_frame: ID3D12CommandQueue::Wait");
+    if (out_frame)
+        *out_frame = frame;
+    return DP_OK;
+}
+
+/* Thread pool: the caller's GPU passed some release values; drop those claims. */
+static VOID CALLBACK dp12_release_done(PVOID ctx, BOOLEAN timed_out)
 {
     dp12_port *p = ctx;
-    HANDLE handles[2] = {p->local_event, stop};
+    uint64_t done = ID3D12Fence_GetCompletedValue(p->release_fence);
+    uint32_t i = 0;
+    (void)timed_out;
+    AcquireSRWLockExclusive(&p->pending_lock);
+    while (i < p->pending_count) {
+        if (p->pending[i].value <= done) {
+            dp_ring_unclaim(&p->base, p->base.reader, p->pending[i].slot);
+            p->pending[i] = p->pending[--p->pending_count];
+        } else {
+            i++;
+        }
+    }
+    ReleaseSRWLockExclusive(&p->pending_lock);
+}
+
+void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue)
+{
+    dp12_port *p = dp12_get_side(h, false, "dp12_release_frame");
+    HRESULT hr;
+    if (!p)
+        return;
+    if (!queue) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_release_frame: queue is NULL");
+        return;
+    }
+    if (p->base.held == DP_NO_SLOT) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_release_frame: this handle holds no frame");
+        return;
+    }
+    hr = ID3D12CommandQueue_Signal(queue, p->release_fence, ++p->release_value);
+    if (FAILED(hr)) {
+        /* The GPU state is unknown: keep the claim rather than let the slot be rewritten. */
+        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_release_frame: ID3D12CommandQueue::Signal");
+        p->base.held = DP_NO_SLOT;
+        return;
+    }
+    if (p->base.host) {
+        /* The section slot was given back after the upload; the local texture is
+         * rewritten only once the copy queue has waited for this value. */
+        p->texture_free_at[p->held_texture] = p->release_value;
+    } else {
+        bool queued = false;
+        AcquireSRWLockExclusive(&p->pending_lock);
+        if (p->pending_count < DP12_MAX_PENDING) {
+            p->pending[p->pending_count].slot = p->base.held;
+            p->pending[p->pending_count].value = p->release_value;
+            p->pending_count++;
+            queued = true;
+        }
+        ReleaseSRWLockExclusive(&p->pending_lock);
+        if (!queued || FAILED(ID3D12Fence_SetEventOnCompletion(p->release_fence, p->release_value,
+                                                               p->release_event)))
+            dp_fail(DP_ERROR_DEVICE, "dp12_release_frame: cannot track the release; the claim stays");
+    }
+    p->base.held = DP_NO_SLOT;
+}
+
+/* ---- Resize ------------------------------------------------------------------------------ */
+
+DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+{
+    dp12_port *p = dp12_get_side(h, true, "dp12_resize_port");
+    dp_security sec;
+    DP_RESULT r;
+    if (!p)
+        return dp_last_error();
+    if (!width || !height || width > DP_MAX_DIMENSION || height > DP_MAX_DIMENSION)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_resize_port: size %ux%u is outside 1..%u", width, height,
+                       DP_MAX_DIMENSION);
+    if (p->base.begun != DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_resize_port: end the frame begun first");
+    if (p->base.legacy && p->base.transport == DP_TRANSPORT_GPU)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "dp12_resize_port: a legacy GPU port's texture has a fixed name");
+    if (width == p->base.width && height == p->base.height)
+        return DP_OK;
+    r = dp_security_make(&sec, p->base.flags, NULL);
+    if (r != DP_OK)
+        return r;
+    /* Build the new generation's objects under its names first, then switch the block,
+     * so a consumer that sees the new generation finds them. */
+    dp12_quiesce(p);
+    dp12_unbuild(p);
+    p->base.width = width;
+    p->base.height = height;
+    p->base.row_pitch = dpb_row_pitch(width, p->base.bytes_per_pixel);
+    p->base.generation += 2;
+    r = dp12_build(p, &sec);
+    dp_security_free(&sec);
+    if (r == DP_OK)
+        r = dp_port_resize_block(&p->base, width, height);
+    return r;
+}
+
+/* ---- Host transport backend (worker thread) ---------------------------------------------- */
+
+static uint64_t dp12_host_wait_local(void *ctx, uint64_t after, HANDLE kick)
+{
+    dp12_port *p = ctx;
+    HANDLE handles[2] = {p->local_event, kick};
     if (SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->fence, after + 1, p->local_event)))
         WaitForMultipleObjects(2, handles, FALSE, INFINITE);
     else
-        WaitForSingleObject(stop, 10);
+        WaitForSingleObject(kick, 10);
     return ID3D12Fence_GetCompletedValue(p->fence);
 }
 
-/* Runs the recorded copy on the copy queue, then signals `signal` (if any) to value
- * and waits for the copy to finish so the buffer and allocator may be reused. */
-static bool dp12_host_submit(dp12_port *p, ID3D12Fence *signal, uint64_t value)
+/* Runs the recorded copy on the copy queue after `wait` reaches wait_value (if
+ * given), then signals `signal` (if given) to value, and waits for the copy so the
+ * buffer and allocator may be reused. */
+static bool dp12_host_submit(dp12_port *p, ID3D12Fence *wait, uint64_t wait_value, ID3D12Fence *signal,
+                             uint64_t value)
 {
     ID3D12CommandList *lists[1] = {(ID3D12CommandList *)p->list};
     HRESULT hr = ID3D12GraphicsCommandList_Close(p->list);
     if (FAILED(hr))
+        return false;
+    if (wait && wait_value && FAILED(ID3D12CommandQueue_Wait(dp12.copy_queue, wait, wait_value)))
         return false;
     ID3D12CommandQueue_ExecuteCommandLists(dp12.copy_queue, 1, lists);
     if (signal && FAILED(ID3D12CommandQueue_Signal(dp12.copy_queue, signal, value)))
@@ -783,51 +1148,53 @@ static bool dp12_host_submit(dp12_port *p, ID3D12Fence *signal, uint64_t value)
     return true;
 }
 
-static void dp12_host_locations(dp12_port *p, D3D12_TEXTURE_COPY_LOCATION *tex, D3D12_TEXTURE_COPY_LOCATION *buf)
+static bool dp12_host_record(dp12_port *p, uint32_t texture, bool to_texture)
 {
-    tex->pResource = p->texture;
-    tex->Type = D3D12_TEXTURE_COPY_TYPE_SUBRESOURCE_INDEX;
-    tex->SubresourceIndex = 0;
-    buf->pResource = p->buffer;
-    buf->Type = D3D12_TEXTURE_COPY_TYPE_PLACED_FOOTPRINT;
-    buf->PlacedFootprint = p->footprint;
-}
-
-static bool dp12_host_readback(void *ctx, uint32_t slot, void *dst)
-{
-    dp12_port *p = ctx;
-    D3D12_TEXTURE_COPY_LOCATION tex, buf;
-    size_t size = (size_t)p->base.row_pitch * p->base.height;
-    (void)slot;
-    if (p->system_ram)
-        return SUCCEEDED(ID3D12Resource_ReadFromSubresource(p->texture, dst, p->base.row_pitch, (UINT)size, 0, NULL));
+    D3D12_TEXTURE_COPY_LOCATION tex = {0}, buf = {0};
     if (FAILED(ID3D12CommandAllocator_Reset(p->allocator)) ||
         FAILED(ID3D12GraphicsCommandList_Reset(p->list, p->allocator, NULL)))
         return false;
-    dp12_host_locations(p, &tex, &buf);
-    ID3D12GraphicsCommandList_CopyTextureRegion(p->list, &buf, 0, 0, 0, &tex, NULL);
-    if (!dp12_host_submit(p, NULL, 0))
+    tex.pResource = p->texture[texture];
+    tex.Type = D3D12_TEXTURE_COPY_TYPE_SUBRESOURCE_INDEX;
+    buf.pResource = p->buffer;
+    buf.Type = D3D12_TEXTURE_COPY_TYPE_PLACED_FOOTPRINT;
+    buf.PlacedFootprint = p->footprint;
+    if (to_texture)
+        ID3D12GraphicsCommandList_CopyTextureRegion(p->list, &tex, 0, 0, 0, &buf, NULL);
+    else
+        ID3D12GraphicsCommandList_CopyTextureRegion(p->list, &buf, 0, 0, 0, &tex, NULL);
+    return true;
+}
+
+static bool dp12_host_readback(void *ctx, uint32_t texture, void *dst)
+{
+    dp12_port *p = ctx;
+    size_t size = (size_t)p->base.row_pitch * p->base.height;
+    if (p->system_ram)
+        return SUCCEEDED(ID3D12Resource_ReadFromSubresource(p->texture[texture], dst, p->base.row_pitch,
+                                                            (UINT)size, 0, NULL));
+    if (!dp12_host_record(p, texture, false) || !dp12_host_submit(p, NULL, 0, NULL, 0))
         return false;
     memcpy(dst, p->buffer_ptr, size);
     return true;
 }
 
-static bool dp12_host_upload(void *ctx, uint32_t slot, const void *src, uint64_t value)
+static bool dp12_host_upload(void *ctx, uint32_t texture, const void *src, uint64_t value)
 {
     dp12_port *p = ctx;
-    D3D12_TEXTURE_COPY_LOCATION tex, buf;
     size_t size = (size_t)p->base.row_pitch * p->base.height;
-    (void)slot;
-    if (p->system_ram)
-        return SUCCEEDED(ID3D12Resource_WriteToSubresource(p->texture, 0, NULL, src, p->base.row_pitch, (UINT)size)) &&
+    uint64_t free_at = texture < DP12_CONSUMER_TEXTURES ? p->texture_free_at[texture] : 0;
+    if (p->system_ram) {
+        /* A CPU write: wait on the CPU for the caller's GPU to let go of the texture. */
+        if (free_at && ID3D12Fence_GetCompletedValue(p->release_fence) < free_at &&
+            SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->release_fence, free_at, p->copy_event)))
+            WaitForSingleObject(p->copy_event, INFINITE);
+        return SUCCEEDED(ID3D12Resource_WriteToSubresource(p->texture[texture], 0, NULL, src, p->base.row_pitch,
+                                                           (UINT)size)) &&
                SUCCEEDED(ID3D12Fence_Signal(p->fence, value));
+    }
     memcpy(p->buffer_ptr, src, size);
-    if (FAILED(ID3D12CommandAllocator_Reset(p->allocator)) ||
-        FAILED(ID3D12GraphicsCommandList_Reset(p->list, p->allocator, NULL)))
-        return false;
-    dp12_host_locations(p, &tex, &buf);
-    ID3D12GraphicsCommandList_CopyTextureRegion(p->list, &tex, 0, 0, 0, &buf, NULL);
-    return dp12_host_submit(p, p->fence, value);
+    return dp12_host_record(p, texture, true) && dp12_host_submit(p, p->release_fence, free_at, p->fence, value);
 }
 
 static const dp_host_ops dp12_host_ops = {dp12_host_wait_local, dp12_host_readback, dp12_host_upload};

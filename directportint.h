@@ -85,6 +85,9 @@ void dp_security_free(dp_security *s);
 /* ---- The port record shared by both cores --------------------------------------------- */
 
 typedef struct dp_host dp_host;
+typedef struct dp_notify dp_notify;
+
+#define DP_NO_SLOT 0xffffffffu
 
 typedef struct {
     dp_kind kind;
@@ -94,75 +97,129 @@ typedef struct {
     DP_TRANSPORT transport; /* GPU or HOST */
     DP_FORMAT format;
     uint32_t width, height, bytes_per_pixel, row_pitch, slots, flags, dxgi_format;
+    uint32_t generation;    /* of the block, when this handle's objects were made */
     dpn_names names;
     HANDLE ctl_section;
     dpb_block *block;       /* mapped control block; NULL for external ports */
+    HANDLE notify_section;  /* published value + waiters, both transports */
+    dp_notify *notify;
+    HANDLE wake;            /* semaphore waking waiters on a publish */
     HANDLE producer_process;/* consumer: SYNCHRONIZE handle on the producer; NULL if unknown */
     dp_host *host;          /* host transport state; NULL on the GPU transport */
+    bool registered;        /* producer: listed in the discovery registry */
+    /* Frame protocol. */
+    uint32_t begun;         /* producer: slot between begin and end, DP_NO_SLOT outside */
+    uint64_t last_frame;    /* producer: last frame value issued; consumer: last acquired */
+    int reader;             /* consumer: its reader entry in the block, -1 before the first acquire */
+    uint32_t held;          /* consumer: slot claimed by acquire until release, DP_NO_SLOT */
 } dp_port;
 
-/* Creates the control block for p (geometry and transport already filled in) under
- * p->names.ctl; DP_ERROR_NAME_IN_USE if the name exists. */
+/* Creates the control block and notify objects for p (geometry and transport filled
+ * in). If the name exists but its producer process is gone, takes it over: the block
+ * is rewritten under a new generation and consumers follow at their next acquire.
+ * DP_ERROR_NAME_IN_USE if the name's producer is alive. */
 DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter);
 /* Opens and validates p->names.ctl and fills p's geometry from it. DP_ERROR_NOT_FOUND
  * when there is no such section (the caller may then try an external GPU port). Also
  * opens the producer process for disconnect detection. */
 DP_RESULT dp_port_open_block(dp_port *p);
+/* Consumer: if the block's generation moved (resize, new producer), re-reads the
+ * geometry and the producer. *changed tells whether the caller must rebuild its
+ * objects. DP_ERROR_DISCONNECTED if the producer is gone and no other took over. */
+DP_RESULT dp_port_refresh(dp_port *p, bool *changed);
+/* Producer: rewrites the geometry for a new size under a new generation; latest is
+ * reset so no consumer takes a frame of the old size for one of the new. */
+DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height);
 /* Releases what dp_port_* acquired (the host transport included). Safe on a half-built port. */
 void dp_port_release(dp_port *p);
 /* Fills info from p. */
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
 /* DP_ERROR_DISCONNECTED (with message) if the producer process is gone, else DP_OK. */
 DP_RESULT dp_port_check_producer(const dp_port *p);
+/* Waits on `event` (and on the producer's process if known) up to timeout_ms:
+ * DP_OK when event is set, DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED. */
+DP_RESULT dp_wait_event(const dp_port *p, HANDLE event, uint32_t timeout_ms);
+
+/* Whether pid is the live process that started at start_time (0: any). */
+bool dp_process_alive(uint32_t pid, uint64_t start_time);
+/* Raises the published value to value (never lowers it) and wakes the sleepers. */
+void dp_port_notify(dp_port *p, uint64_t value);
+/* The published value: the newest frame value a producer made visible. */
+uint64_t dp_port_published(const dp_port *p);
+/* Blocks until the published value passes `after`: DP_OK, DP_ERROR_TIMEOUT,
+ * DP_ERROR_DISCONNECTED; also returns DP_ERROR_TIMEOUT (without an error) when stop
+ * (optional) is set. */
+DP_RESULT dp_port_wait_published(const dp_port *p, uint64_t after, HANDLE stop, uint32_t timeout_ms);
+
+/* ---- Frame ring (directportring.c) -------------------------------------------------- */
+
+/* Producer: a slot that is not the latest, not claimed by a live consumer and not in
+ * busy_mask; claims of dead consumers are reclaimed on the way. DP_ERROR_BUSY (the
+ * frame is dropped and counted) if none. */
+DP_RESULT dp_ring_pick(dp_port *p, uint32_t busy_mask, uint32_t *out_slot);
+/* Producer: slot holds frame: makes it the latest, counts it, wakes consumers. */
+void dp_ring_publish(dp_port *p, uint32_t slot, uint64_t frame);
+/* Consumer: claims the latest frame if it is newer than p->last_frame: DP_OK with
+ * *out_slot and *out_frame, or DP_ERROR_TIMEOUT (no error set) when there is none yet;
+ * DP_ERROR_BUSY if the block has no free reader entry. */
+DP_RESULT dp_ring_claim(dp_port *p, uint32_t *out_slot, uint64_t *out_frame);
+/* Consumer: waits (up to timeout_ms) for a frame newer than p->last_frame and claims
+ * it. Follows a new generation first (*changed). */
+DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32_t *out_slot,
+                          uint64_t *out_frame);
+/* Consumer: drops reader entry `reader`'s claim on slot. Safe from any thread. */
+void dp_ring_unclaim(dp_port *p, int reader, uint32_t slot);
+/* Consumer: gives back the reader entry (close). */
+void dp_ring_leave(dp_port *p);
+
+/* ---- Discovery (directportregistry.c) ----------------------------------------------- */
+
+/* Lists p (a producer) in its namespace's registry, or removes it. */
+void dp_registry_add(dp_port *p);
+void dp_registry_remove(dp_port *p);
 
 /* ---- Host transport (directporthost.c) ------------------------------------------------ */
 
 /*
- * The host transport keeps a port's fence semantics in host memory:
- *   - a section <fence>.value holding the fence value, and a semaphore <fence>.wake
- *     that wakes waiters (a count of waiters lives beside the value, so a publish
- *     wakes exactly the threads asleep; a spurious wake only costs a re-check);
- *   - a section <ctl>.px.<generation> with the slots' pixels, rows row_pitch apart;
- *   - a worker thread per handle that moves pixels between the handle's local texture
- *     and the section, so the caller's thread never copies:
- *       producer: waits for the local fence to move, reads the texture back into the
- *                 section (unless the CPU already wrote it there through a map), then
- *                 publishes the fence value;
- *       consumer: waits for a newer published value, uploads the section into the
- *                 local texture, then moves the local fence to that value.
+ * The host transport keeps a port's pixels in a section <ctl>.px.<generation>, one
+ * slot after the other, rows row_pitch apart, and a worker thread per handle moves
+ * them between the handle's local textures and the section, so the caller's thread
+ * never copies. The worker runs jobs in order:
+ *   readback (producer): wait until the local fence reaches the frame, read local
+ *            texture k back into section slot s, publish (s, frame);
+ *   upload (consumer): copy section slot s into local texture k, move the local fence
+ *            to the frame, drop the claim on s.
+ * Before the first frame-protocol call a handle's worker follows the legacy API
+ * instead: a producer's worker reads texture 0 back into slot 0 whenever the local
+ * fence moves; a consumer's uploads each newer frame into texture 0.
  * The backend (one per core) does the device work the worker asks for.
  */
 typedef struct {
-    /* Producer: block until the local fence is beyond `after` or stop is signalled;
-     * return the fence's value then (<= after on stop or error). */
-    uint64_t (*wait_local)(void *ctx, uint64_t after, HANDLE stop);
-    /* Producer: copy slot's texture into dst (row_pitch × height bytes). */
-    bool (*readback)(void *ctx, uint32_t slot, void *dst);
-    /* Consumer: copy src into slot's texture, then move the local fence to value. */
-    bool (*upload)(void *ctx, uint32_t slot, const void *src, uint64_t value);
+    /* Producer: block until the local fence is beyond `after` or kick is signalled;
+     * return the fence's value then. */
+    uint64_t (*wait_local)(void *ctx, uint64_t after, HANDLE kick);
+    /* Producer: copy local texture `texture` into dst (row_pitch × height bytes). */
+    bool (*readback)(void *ctx, uint32_t texture, void *dst);
+    /* Consumer: copy src into local texture `texture`, then move the local fence to value. */
+    bool (*upload)(void *ctx, uint32_t texture, const void *src, uint64_t value);
 } dp_host_ops;
 
-/* Creates (producer) or opens (consumer) the host objects of p, then starts the
- * worker with ops/ctx. The worker runs until dp_host_destroy. */
-DP_RESULT dp_host_create(dp_port *p, const dp_security *sec, const dp_host_ops *ops, void *ctx);
-DP_RESULT dp_host_open(dp_port *p, const dp_host_ops *ops, void *ctx);
-/* Stops and joins the worker, closes every object. Safe on NULL. */
+/* Creates (producer, sec given) or opens (consumer, sec NULL) the pixel section of
+ * p's generation, then starts the worker with ops/ctx. */
+DP_RESULT dp_host_start(dp_port *p, const dp_security *sec, const dp_host_ops *ops, void *ctx);
+/* Stops and joins the worker (queued jobs are dropped), unmaps and closes. Safe on NULL. */
 void dp_host_destroy(dp_host *h);
-/* The published fence value. */
-uint64_t dp_host_value(const dp_host *h);
-/* Publishes value (monotonic: a smaller value is ignored) and wakes waiters. */
-void dp_host_publish(dp_host *h, uint64_t value);
 /* Pointer to slot's pixels in the section. */
 uint8_t *dp_host_slot(dp_host *h, uint32_t slot);
-/* The CPU wrote the section directly (dp12_map_memory): the next publish must not
+/* The CPU wrote the section directly (dp12_map_memory): the next legacy publish must not
  * overwrite it with a texture readback. */
 void dp_host_mark_cpu_written(dp_host *h);
-/* Blocks until the published value reaches value: DP_OK, DP_ERROR_TIMEOUT,
- * DP_ERROR_DISCONNECTED (producer gone). Used where no local fence exists. */
-DP_RESULT dp_host_wait(dp_host *h, uint64_t value, uint32_t timeout_ms);
-
-/* Waits on `event` (and on the producer's process if known) up to timeout_ms:
- * DP_OK when event is set, DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED. */
-DP_RESULT dp_wait_event(const dp_port *p, HANDLE event, uint32_t timeout_ms);
+/* Queues a job (see above) and leaves legacy follow mode. Never blocks on the worker. */
+void dp_host_readback(dp_host *h, uint32_t texture, uint32_t slot, uint64_t frame);
+void dp_host_upload(dp_host *h, uint32_t slot, uint32_t texture, uint64_t frame);
+/* Producer: slots whose readback is queued or running (bit per slot). */
+uint32_t dp_host_busy(dp_host *h);
+/* Blocks until the worker has run every queued job (resize). */
+void dp_host_drain(dp_host *h);
 
 #endif /* DIRECTPORTINT_H */

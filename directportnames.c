@@ -78,24 +78,11 @@ static bool dpn_derive(dpn_names *out, const wchar_t *ctl_base, const wchar_t *f
 
 bool dpn_port_names(dpn_names *out, const wchar_t *name, bool global)
 {
-    wchar_t base[DPN_LEN], slot[16];
-    unsigned i;
     memset(out, 0, sizeof(*out));
     if (!dpn_valid_base(name))
         return false;
-    if (!dpn_cat(base, global ? L"Global\\DirectPort." : L"Local\\DirectPort.", name))
-        return false;
-    for (i = 0; i < DPB_MAX_SLOTS; i++) {
-        slot[0] = L'.';
-        slot[1] = L't';
-        slot[2] = L'e';
-        slot[3] = L'x';
-        slot[4] = (wchar_t)(L'0' + i);
-        slot[5] = 0;
-        if (!dpn_cat(out->tex[i], base, slot))
-            return false;
-    }
-    return dpn_cat(out->fence, base, L".fence") && dpn_derive(out, base, out->fence) &&
+    return dpn_cat(out->base, global ? L"Global\\DirectPort." : L"Local\\DirectPort.", name) &&
+           dpn_cat(out->fence, out->base, L".fence") && dpn_derive(out, out->base, out->fence) &&
            dpn_cat(out->display, name, L"");
 }
 
@@ -107,24 +94,53 @@ bool dpn_legacy_names(dpn_names *out, const wchar_t *tex_name, const wchar_t *fe
     /* One name for both would make the texture and the fence the same NT object. */
     if (!wcscmp(tex_name + dpn_prefix(tex_name), fence_name + dpn_prefix(fence_name)))
         return false;
-    return dpn_cat(out->tex[0], tex_name, L"") && dpn_cat(out->fence, fence_name, L"") &&
+    return dpn_cat(out->tex, tex_name, L"") && dpn_cat(out->fence, fence_name, L"") &&
            dpn_derive(out, tex_name, fence_name) && dpn_cat(out->display, tex_name, L"");
+}
+
+/* out = a + "." + decimal n + b; false if it does not fit in cap. */
+static bool dpn_numbered(wchar_t *out, size_t cap, const wchar_t *a, uint32_t n, const wchar_t *b)
+{
+    wchar_t digits[12];
+    size_t la = wcslen(a), lb = wcslen(b), d = 0, i;
+    do {
+        digits[d++] = (wchar_t)(L'0' + n % 10);
+        n /= 10;
+    } while (n);
+    if (la + 1 + d + lb + 1 > cap)
+        return false;
+    memcpy(out, a, la * sizeof(wchar_t));
+    out[la++] = L'.';
+    for (i = 0; i < d; i++)
+        out[la++] = digits[d - 1 - i];
+    memcpy(out + la, b, (lb + 1) * sizeof(wchar_t));
+    return true;
 }
 
 bool dpn_pixels_name(wchar_t *out, size_t cap, const dpn_names *n, uint32_t generation)
 {
-    wchar_t digits[12];
-    size_t len = wcslen(n->pixels), d = 0, i;
-    do {
-        digits[d++] = (wchar_t)(L'0' + generation % 10);
-        generation /= 10;
-    } while (generation);
-    if (len + 1 + d + 1 > cap)
-        return false;
-    memcpy(out, n->pixels, len * sizeof(wchar_t));
-    out[len++] = L'.';
-    for (i = 0; i < d; i++)
-        out[len++] = digits[d - 1 - i];
-    out[len] = 0;
-    return true;
+    return dpn_numbered(out, cap, n->pixels, generation, L"");
+}
+
+bool dpn_texture_name(wchar_t *out, size_t cap, const dpn_names *n, uint32_t generation, uint32_t slot)
+{
+    wchar_t gen[DPN_LEN];
+    if (!n->base[0]) {
+        if (wcslen(n->tex) + 1 > cap)
+            return false;
+        memcpy(out, n->tex, (wcslen(n->tex) + 1) * sizeof(wchar_t));
+        return true;
+    }
+    return dpn_numbered(gen, DPN_LEN, n->base, generation, L".tex") && dpn_numbered(out, cap, gen, slot, L"");
+}
+
+bool dpn_fence_name(wchar_t *out, size_t cap, const dpn_names *n, uint32_t generation)
+{
+    if (!n->base[0]) {
+        if (wcslen(n->fence) + 1 > cap)
+            return false;
+        memcpy(out, n->fence, (wcslen(n->fence) + 1) * sizeof(wchar_t));
+        return true;
+    }
+    return dpn_numbered(out, cap, n->base, generation, L".fence");
 }

@@ -22,6 +22,7 @@ typedef void (*any_fn)(void); /* matches any function type in a cast */
     X(dp_get_transport) \
     X(dp_get_port_info) \
     X(dp_get_stats) \
+    X(dp_list_ports) \
     X(dp12_init) \
     X(dp12_shutdown) \
     X(dp12_create_shared_resource) \
@@ -43,6 +44,11 @@ typedef void (*any_fn)(void); /* matches any function type in a cast */
     X(dp12_get_fence) \
     X(dp12_queue_signal) \
     X(dp12_cpu_wait_timeout) \
+    X(dp12_begin_frame) \
+    X(dp12_end_frame) \
+    X(dp12_acquire_frame) \
+    X(dp12_release_frame) \
+    X(dp12_resize_port) \
     X(dp11_init) \
     X(dp11_shutdown) \
     X(dp11_create_shared_resource) \

@@ -89,6 +89,7 @@ DP_TEST(block_each_bad_field_is_rejected)
     REJECT(b.slot_size = ~0ull, "huge slot size");
     REJECT(b.latest = dpb_pack_latest(5, 1), "latest slot beyond the slot count");
     REJECT(b.producer_pid = 0, "no producer");
+    REJECT(b.generation = 3, "a change under way (odd generation)");
 #undef REJECT
     b = valid_block();
     ok(!dpb_validate(&b, sizeof(b) - 1, &v, &why), "a section one byte short accepted");
@@ -141,12 +142,15 @@ DP_TEST(names_derived)
     ok(dpn_port_names(&n, L"engine", false), "port names");
     ok(!wcscmp(n.ctl, L"Local\\DirectPort.engine.ctl"), "ctl %ls", n.ctl);
     ok(!wcscmp(n.fence, L"Local\\DirectPort.engine.fence"), "fence %ls", n.fence);
-    ok(!wcscmp(n.tex[0], L"Local\\DirectPort.engine.tex0"), "tex0 %ls", n.tex[0]);
-    ok(!wcscmp(n.tex[7], L"Local\\DirectPort.engine.tex7"), "tex7 %ls", n.tex[7]);
+    ok(dpn_texture_name(px, DPN_LEN, &n, 0, 0) && !wcscmp(px, L"Local\\DirectPort.engine.0.tex.0"), "tex %ls", px);
+    ok(dpn_texture_name(px, DPN_LEN, &n, 12, 7) && !wcscmp(px, L"Local\\DirectPort.engine.12.tex.7"), "tex %ls", px);
+    ok(dpn_fence_name(px, DPN_LEN, &n, 4) && !wcscmp(px, L"Local\\DirectPort.engine.4.fence"), "fence %ls", px);
     ok(!wcscmp(n.display, L"engine"), "display %ls", n.display);
     ok(dpn_port_names(&n, L"engine", true) && !wcscmp(n.ctl, L"Global\\DirectPort.engine.ctl"), "global %ls", n.ctl);
     ok(dpn_legacy_names(&n, L"Local\\Tex", L"Fence"), "legacy names");
-    ok(!wcscmp(n.tex[0], L"Local\\Tex") && !wcscmp(n.fence, L"Fence"), "legacy keeps the names");
+    ok(!wcscmp(n.tex, L"Local\\Tex") && !wcscmp(n.fence, L"Fence"), "legacy keeps the names");
+    ok(dpn_texture_name(px, DPN_LEN, &n, 6, 0) && !wcscmp(px, L"Local\\Tex"), "legacy texture %ls", px);
+    ok(dpn_fence_name(px, DPN_LEN, &n, 6) && !wcscmp(px, L"Fence"), "legacy fence %ls", px);
     ok(!wcscmp(n.ctl, L"Local\\Tex.ctl") && !wcscmp(n.fence_value, L"Fence.value"), "derived %ls %ls", n.ctl,
        n.fence_value);
     ok(dpn_pixels_name(px, DPN_LEN, &n, 0) && !wcscmp(px, L"Local\\Tex.px.0"), "pixels %ls", px);

@@ -1,0 +1,167 @@
+/*
+ * directportregistry.c - discovery: which ports are live.
+ *
+ * Named kernel objects cannot be listed through Win32, so every producer writes its
+ * port's name into a small table in a well-known section per namespace
+ * ([Local|Global]\DirectPort.registry, guarded by the mutex <section>.lock) and
+ * removes it at close. An entry whose process is gone (killed producer) counts as
+ * free. dp_list_ports reads each live entry's own control block for the details.
+ */
+#include "directportint.h"
+
+#define DP_REGISTRY_ENTRIES 256u
+#define DP_REGISTRY_MAGIC 0x3147455254504450ull /* "DPTREG1" */
+
+typedef struct {
+    uint32_t pid;
+    uint32_t legacy;
+    uint64_t start_time;
+    wchar_t ctl[DPN_LEN];       /* the port's control block section */
+    wchar_t display[DPN_LEN];   /* its name as dp_get_port_info reports it */
+} dp_registry_entry;
+
+typedef struct {
+    uint64_t magic;
+    dp_registry_entry entry[DP_REGISTRY_ENTRIES];
+} dp_registry;
+
+typedef struct {
+    HANDLE section, mutex;
+    dp_registry *table;
+} dp_registry_view;
+
+/* Opens (creating if create) the registry of a namespace and takes its lock. */
+static bool dp_registry_lock(dp_registry_view *v, bool global, bool create)
+{
+    const wchar_t *section = global ? L"Global\\DirectPort.registry" : L"Local\\DirectPort.registry";
+    const wchar_t *mutex = global ? L"Global\\DirectPort.registry.lock" : L"Local\\DirectPort.registry.lock";
+    memset(v, 0, sizeof(*v));
+    v->mutex = dp_track(create ? CreateMutexW(NULL, FALSE, mutex) : OpenMutexW(SYNCHRONIZE, FALSE, mutex));
+    if (!v->mutex)
+        return false;
+    if (create)
+        v->section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof(dp_registry),
+                                                 section));
+    else
+        v->section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, section));
+    if (v->section)
+        v->table = MapViewOfFile(v->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(dp_registry));
+    if (!v->table) {
+        dp_close_handle(&v->section);
+        dp_close_handle(&v->mutex);
+        return false;
+    }
+    /* WAIT_ABANDONED: a process died holding the lock; the table is still consistent
+     * entry by entry, because a half-written entry has no pid yet. */
+    WaitForSingleObject(v->mutex, INFINITE);
+    if (v->table->magic != DP_REGISTRY_MAGIC) {
+        memset(v->table, 0, sizeof(*v->table));
+        v->table->magic = DP_REGISTRY_MAGIC;
+    }
+    return true;
+}
+
+static void dp_registry_unlock(dp_registry_view *v)
+{
+    ReleaseMutex(v->mutex);
+    UnmapViewOfFile(v->table);
+    dp_close_handle(&v->section);
+    dp_close_handle(&v->mutex);
+}
+
+void dp_registry_add(dp_port *p)
+{
+    dp_registry_view v;
+    dp_registry_entry *free_entry = NULL;
+    if (!p->block || !dp_registry_lock(&v, (p->flags & DP_PORT_GLOBAL) != 0, true))
+        return;
+    for (uint32_t i = 0; i < DP_REGISTRY_ENTRIES && !free_entry; i++) {
+        dp_registry_entry *e = &v.table->entry[i];
+        if (!e->pid || !dp_process_alive(e->pid, e->start_time) || !wcscmp(e->ctl, p->names.ctl))
+            free_entry = e;
+    }
+    if (free_entry) {
+        free_entry->pid = 0;
+        wcsncpy(free_entry->ctl, p->names.ctl, DPN_LEN - 1);
+        wcsncpy(free_entry->display, p->names.display, DPN_LEN - 1);
+        free_entry->legacy = p->legacy;
+        free_entry->start_time = p->block->producer_start_time;
+        free_entry->pid = GetCurrentProcessId();
+        p->registered = true;
+    }
+    dp_registry_unlock(&v);
+}
+
+void dp_registry_remove(dp_port *p)
+{
+    dp_registry_view v;
+    p->registered = false;
+    if (!dp_registry_lock(&v, (p->flags & DP_PORT_GLOBAL) != 0, false))
+        return;
+    for (uint32_t i = 0; i < DP_REGISTRY_ENTRIES; i++) {
+        dp_registry_entry *e = &v.table->entry[i];
+        if (e->pid == GetCurrentProcessId() && !wcscmp(e->ctl, p->names.ctl))
+            memset(e, 0, sizeof(*e));
+    }
+    dp_registry_unlock(&v);
+}
+
+/* Fills info from the control block section named ctl; false if it is not a live port. */
+static bool dp_registry_read_port(const dp_registry_entry *e, DP_PORT_INFO *info)
+{
+    dp_port p;
+    bool ok = false;
+    memset(&p, 0, sizeof(p));
+    p.reader = -1;
+    wcsncpy(p.names.ctl, e->ctl, DPN_LEN - 1);
+    wcsncpy(p.names.display, e->display, DPN_LEN - 1);
+    p.ctl_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, p.names.ctl));
+    if (p.ctl_section)
+        p.block = MapViewOfFile(p.ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    if (p.block) {
+        MEMORY_BASIC_INFORMATION mbi;
+        dpb_view view;
+        if (VirtualQuery(p.block, &mbi, sizeof(mbi)) && dpb_validate(p.block, mbi.RegionSize, &view, NULL)) {
+            p.width = view.width;
+            p.height = view.height;
+            p.format = (DP_FORMAT)view.format;
+            p.slots = view.slot_count;
+            p.flags = view.flags;
+            p.row_pitch = view.row_pitch;
+            p.generation = view.generation;
+            p.transport = view.transport == DPB_TRANSPORT_GPU ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
+            dp_port_info(&p, info);
+            info->last_frame = dpb_latest_frame(p.block->latest);
+            ok = true;
+        }
+        UnmapViewOfFile(p.block);
+        p.block = NULL;
+    }
+    dp_close_handle(&p.ctl_section);
+    return ok;
+}
+
+uint32_t dp_list_ports(DP_PORT_INFO *out, uint32_t capacity)
+{
+    uint32_t total = 0;
+    if (!out && capacity) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp_list_ports: out is NULL with capacity %u", capacity);
+        return 0;
+    }
+    for (int global = 0; global < 2; global++) {
+        dp_registry_view v;
+        if (!dp_registry_lock(&v, global != 0, false))
+            continue;
+        for (uint32_t i = 0; i < DP_REGISTRY_ENTRIES; i++) {
+            const dp_registry_entry *e = &v.table->entry[i];
+            DP_PORT_INFO info;
+            if (!e->pid || !dp_process_alive(e->pid, e->start_time) || !dp_registry_read_port(e, &info))
+                continue;
+            if (total < capacity)
+                out[total] = info;
+            total++;
+        }
+        dp_registry_unlock(&v);
+    }
+    return total;
+}
