@@ -419,6 +419,29 @@ static DP_RESULT dp12_create_copy_objects(dp12_port *p)
 
 static const dp_host_ops dp12_host_ops;
 
+/* The names are anyone's to take: an opened texture must be the one the control block
+ * describes, on this device's adapter, or the copies sized from the block overrun. */
+static DP_RESULT dp12_check_opened(dp12_port *p, ID3D12Resource *texture, const wchar_t *name)
+{
+    D3D12_RESOURCE_DESC desc;
+    LUID luid;
+    const dpb_block *b = p->base.block;
+    dp12.device->lpVtbl->GetAdapterLuid(dp12.device, &luid);
+    if (b && (b->adapter_luid_low || b->adapter_luid_high) &&
+        (b->adapter_luid_low != luid.LowPart || b->adapter_luid_high != luid.HighPart))
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
+                                             "GPU-transport textures do not cross adapters",
+                       p->base.names.display, (unsigned long)b->adapter_luid_high, (unsigned long)b->adapter_luid_low,
+                       (unsigned long)luid.HighPart, (unsigned long)luid.LowPart);
+    texture->lpVtbl->GetDesc(texture, &desc);
+    if (desc.Dimension != D3D12_RESOURCE_DIMENSION_TEXTURE2D || desc.Width != p->base.width ||
+        desc.Height != p->base.height || (uint32_t)desc.Format != p->base.dxgi_format ||
+        (desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR) != p->system_ram)
+        return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls does not match the control block of %ls", name,
+                       p->base.names.display);
+    return DP_OK;
+}
+
 /* Makes (producer, sec given) or opens (consumer) the objects of p's generation. */
 static DP_RESULT dp12_build(dp12_port *p, const dp_security *sec)
 {
@@ -436,6 +459,8 @@ static DP_RESULT dp12_build(dp12_port *p, const dp_security *sec)
                     r = dp12_share((ID3D12DeviceChild *)p->texture[i], sec, name, &p->texture_nt[i]);
             } else {
                 r = dp12_open_shared(name, &IID_ID3D12Resource, (void **)&p->texture[i], &p->texture_nt[i]);
+                if (r == DP_OK)
+                    r = dp12_check_opened(p, p->texture[i], name);
             }
         }
         dpn_fence_name(name, DPN_LEN, &p->base.names, p->base.generation);
@@ -662,6 +687,8 @@ static DP_HANDLE dp12_open(const dpn_names *names)
 DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)
 {
     dpn_names names;
+    dp_error_state saved;
+    DP_HANDLE h;
     if (!dp12_ready("dp12_open_shared_resource"))
         return NULL;
     if (!dpn_legacy_names(&names, tex_name, fence_name)) {
@@ -669,12 +696,17 @@ DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fenc
                                            "NT names of 1..%u characters", DPN_MAX_NT);
         return NULL;
     }
-    return dp12_open(&names);
+    dp_error_save(&saved);
+    h = dp12_open(&names);
+    if (h)
+        dp_error_restore(&saved);
+    return h;
 }
 
 DP_HANDLE dp12_open_port(const wchar_t *name)
 {
     dpn_names names;
+    dp_error_state saved;
     DP_HANDLE h;
     if (!dp12_ready("dp12_open_port"))
         return NULL;
@@ -684,11 +716,15 @@ DP_HANDLE dp12_open_port(const wchar_t *name)
         return NULL;
     }
     /* The namespace is the creator's choice: try the session's, then the global one. */
+    dp_error_save(&saved);
     h = dp12_open(&names);
-    if (h || dp_last_error() != DP_ERROR_NOT_FOUND)
-        return h;
-    dpn_port_names(&names, name, true);
-    return dp12_open(&names);
+    if (!h && dp_last_error() == DP_ERROR_NOT_FOUND) {
+        dpn_port_names(&names, name, true);
+        h = dp12_open(&names);
+    }
+    if (h)
+        dp_error_restore(&saved);
+    return h;
 }
 
 /* ---- Fences ---------------------------------------------------------------------------- */
@@ -753,15 +789,32 @@ uint64_t dp12_get_completed_value(DP_HANDLE h)
 DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms)
 {
     dp12_port *p = dp12_get(h, "dp12_cpu_wait_timeout");
-    HRESULT hr;
+    ULONGLONG start = GetTickCount64();
     if (!p)
         return dp_last_error();
-    if (ID3D12Fence_GetCompletedValue(p->fence) >= value)
-        return DP_OK;
-    hr = ID3D12Fence_SetEventOnCompletion(p->fence, value, p->wait_event);
-    if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_cpu_wait_timeout: SetEventOnCompletion");
-    return dp_wait_event(&p->base, p->wait_event, timeout_ms);
+    for (;;) {
+        uint32_t remaining = UINT32_MAX;
+        DP_RESULT r;
+        HRESULT hr;
+        if (ID3D12Fence_GetCompletedValue(p->fence) >= value)
+            return DP_OK;
+        if (timeout_ms != UINT32_MAX) {
+            ULONGLONG spent = GetTickCount64() - start;
+            remaining = spent >= timeout_ms ? 0 : (uint32_t)(timeout_ms - spent);
+        }
+        hr = ID3D12Fence_SetEventOnCompletion(p->fence, value, p->wait_event);
+        if (FAILED(hr))
+            return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_cpu_wait_timeout: SetEventOnCompletion");
+        /* The event may be set by an older wait's registration: the loop re-checks. */
+        r = dp_wait_event(&p->base, p->wait_event, remaining);
+        if (r == DP_ERROR_TIMEOUT && remaining)
+            r = dp_fail(DP_ERROR_TIMEOUT, "dp12_cpu_wait_timeout: %ls did not reach %llu within %u ms",
+                        p->base.names.display, (unsigned long long)value, timeout_ms);
+        if (r == DP_ERROR_DISCONNECTED && ID3D12Fence_GetCompletedValue(p->fence) >= value)
+            return DP_OK;
+        if (r != DP_OK)
+            return r;
+    }
 }
 
 void dp12_cpu_wait(DP_HANDLE h, uint64_t value)

@@ -8,11 +8,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-typedef struct {
-    DP_RESULT result;
-    char message[512];
-} dp_error_record;
+typedef dp_error_state dp_error_record;
 
 static INIT_ONCE dp_error_once = INIT_ONCE_STATIC_INIT;
 static DWORD dp_error_slot = TLS_OUT_OF_INDEXES;
@@ -158,6 +156,22 @@ DP_RESULT dp_result_from_win32(DWORD err)
     default:
         return DP_ERROR_DEVICE;
     }
+}
+
+void dp_error_save(dp_error_state *out)
+{
+    dp_error_record *rec = dp_error_record_get(false);
+    out->result = rec ? rec->result : DP_OK;
+    strcpy(out->message, rec ? rec->message : "");
+}
+
+void dp_error_restore(const dp_error_state *saved)
+{
+    dp_error_record *rec = dp_error_record_get(saved->result != DP_OK);
+    if (!rec)
+        return;
+    rec->result = saved->result;
+    strcpy(rec->message, saved->message);
 }
 
 DP_RESULT dp_last_error(void)

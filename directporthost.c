@@ -25,6 +25,7 @@ struct dp_host {
     volatile LONG stop;
     volatile LONG cpu_written;
     volatile LONG frame_mode;
+    uint64_t followed;      /* consumer: the last frame the legacy follow mode uploaded */
     SRWLOCK follow;         /* held by the worker around one legacy follow step */
     SRWLOCK lock;           /* guards the queue and busy */
     dp_host_job jobs[DP_HOST_JOBS];
@@ -138,10 +139,27 @@ static bool dp_host_run_job(dp_host *h)
     return true;
 }
 
+/* Whether any consumer claims slot 0. */
+static bool dp_host_slot0_claimed(const dp_host *h)
+{
+    for (uint32_t i = 0; i < DPB_MAX_READERS; i++)
+        if (h->port->block->reader[i].claim & 1u)
+            return true;
+    return false;
+}
+
 /* Legacy producer: publish whatever the local fence reached, from texture 0. */
 static void dp_host_follow_producer(dp_host *h, uint64_t *last)
 {
     uint64_t v = h->ops->wait_local(h->ctx, *last, h->kick);
+    /* Slot 0 is the only one a legacy producer writes: while a consumer copies it out,
+     * this thread (never the caller's) waits, so no consumer gets a torn frame. A claim
+     * a dead consumer left is reclaimed by the ring after a second. */
+    for (int spins = 0; v > *last && dp_host_slot0_claimed(h) && !h->frame_mode && !dp_host_stopping(h); spins++) {
+        if (spins == 1000)
+            dp_ring_reclaim_dead(h->port);
+        Sleep(1);
+    }
     AcquireSRWLockShared(&h->follow);
     if (v > *last && !h->frame_mode && !dp_host_stopping(h)) {
         /* Pixels the CPU wrote through a map are already in the section. */
@@ -166,11 +184,11 @@ static void dp_host_follow_consumer(dp_host *h)
 
     AcquireSRWLockShared(&h->follow);
     claimed = !h->frame_mode && p->block->generation == p->generation &&
-              dp_ring_claim(p, &slot, &frame) == DP_OK;
+              dp_ring_claim(p, h->followed, &slot, &frame) == DP_OK;
     if (claimed) {
         if (h->ops->upload(h->ctx, 0, dp_host_slot(h, slot), frame)) {
             dp_stats_copied(h->slot_size);
-            p->last_frame = frame;
+            h->followed = frame;
         }
         dp_ring_unclaim(p, p->reader, slot);
     }

@@ -42,6 +42,14 @@ DP_RESULT dp_result_from_hr(HRESULT hr);
 DP_RESULT dp_result_from_win32(DWORD err);
 /* True if hr says the driver cannot share (E_NOTIMPL, DXGI_ERROR_UNSUPPORTED...). */
 bool dp_hr_is_unsupported(HRESULT hr);
+/* The calling thread's last error, kept across a call that may fail on the way to
+ * success (a retry in another namespace), which must leave it as it found it. */
+typedef struct {
+    DP_RESULT result;
+    char message[512];
+} dp_error_state;
+void dp_error_save(dp_error_state *out);
+void dp_error_restore(const dp_error_state *saved);
 /* DllMain hooks: free a thread's error record / everything at unload. */
 void dp_error_thread_detach(void);
 void dp_error_process_detach(void);
@@ -157,12 +165,14 @@ DP_RESULT dp_port_wait_published(const dp_port *p, uint64_t after, HANDLE stop, 
  * busy_mask; claims of dead consumers are reclaimed on the way. DP_ERROR_BUSY (the
  * frame is dropped and counted) if none. */
 DP_RESULT dp_ring_pick(dp_port *p, uint32_t busy_mask, uint32_t *out_slot);
+/* Producer: drops the claims and entries of consumers whose process is gone. */
+void dp_ring_reclaim_dead(dp_port *p);
 /* Producer: slot holds frame: makes it the latest, counts it, wakes consumers. */
 void dp_ring_publish(dp_port *p, uint32_t slot, uint64_t frame);
-/* Consumer: claims the latest frame if it is newer than p->last_frame: DP_OK with
+/* Consumer: claims the latest frame if it is newer than `after`: DP_OK with
  * *out_slot and *out_frame, or DP_ERROR_TIMEOUT (no error set) when there is none yet;
  * DP_ERROR_BUSY if the block has no free reader entry. */
-DP_RESULT dp_ring_claim(dp_port *p, uint32_t *out_slot, uint64_t *out_frame);
+DP_RESULT dp_ring_claim(dp_port *p, uint64_t after, uint32_t *out_slot, uint64_t *out_frame);
 /* Consumer: waits (up to timeout_ms) for a frame newer than p->last_frame and claims
  * it. Follows a new generation first (*changed). */
 DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32_t *out_slot,

@@ -30,15 +30,22 @@ static void dp_ring_reclaim(dpb_block *b)
     }
 }
 
+void dp_ring_reclaim_dead(dp_port *p)
+{
+    dp_ring_reclaim(p->block);
+}
+
 DP_RESULT dp_ring_pick(dp_port *p, uint32_t busy_mask, uint32_t *out_slot)
 {
     dpb_block *b = p->block;
+    uint32_t claimed = 0, newest = DP_NO_SLOT;
     for (int pass = 0; pass < 2; pass++) {
         uint64_t latest = (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)&b->latest, 0, 0);
-        uint32_t claimed = 0, best = DP_NO_SLOT;
+        uint32_t best = DP_NO_SLOT;
         uint64_t best_frame = UINT64_MAX;
         /* One slot is all a 1-slot port has: it is rewritten in place (legacy semantics). */
-        uint32_t newest = dpb_latest_frame(latest) && p->slots > 1 ? dpb_latest_slot(latest) : DP_NO_SLOT;
+        newest = dpb_latest_frame(latest) && p->slots > 1 ? dpb_latest_slot(latest) : DP_NO_SLOT;
+        claimed = 0;
         for (uint32_t i = 0; i < DPB_MAX_READERS; i++)
             claimed |= b->reader[i].claim;
         for (uint32_t s = 0; s < p->slots; s++) {
@@ -58,8 +65,9 @@ DP_RESULT dp_ring_pick(dp_port *p, uint32_t busy_mask, uint32_t *out_slot)
             dp_ring_reclaim(b);
     }
     InterlockedIncrement64((volatile LONG64 *)&b->frames_dropped);
-    return dp_fail(DP_ERROR_BUSY, "no free slot in %ls: every slot is the latest or held by a consumer; "
-                                  "the frame is dropped", p->names.display);
+    return dp_fail(DP_ERROR_BUSY, "no free slot in %ls (latest: slot %d, held by consumers: 0x%x, still "
+                                  "being copied: 0x%x); the frame is dropped",
+                   p->names.display, newest == DP_NO_SLOT ? -1 : (int)newest, claimed, busy_mask);
 }
 
 void dp_ring_publish(dp_port *p, uint32_t slot, uint64_t frame)
@@ -104,7 +112,7 @@ static bool dp_ring_join(dp_port *p)
     return false;
 }
 
-DP_RESULT dp_ring_claim(dp_port *p, uint32_t *out_slot, uint64_t *out_frame)
+DP_RESULT dp_ring_claim(dp_port *p, uint64_t after, uint32_t *out_slot, uint64_t *out_frame)
 {
     dpb_block *b = p->block;
     dpb_reader *r;
@@ -116,7 +124,7 @@ DP_RESULT dp_ring_claim(dp_port *p, uint32_t *out_slot, uint64_t *out_frame)
         uint64_t latest = (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)&b->latest, 0, 0);
         uint64_t frame = dpb_latest_frame(latest);
         uint32_t slot = dpb_latest_slot(latest);
-        if (!frame || frame <= p->last_frame || slot >= p->slots)
+        if (!frame || frame <= after || slot >= p->slots)
             return DP_ERROR_TIMEOUT;
         LONG before;
         r->claim_tick = GetTickCount64();
@@ -145,7 +153,7 @@ DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32
         *changed |= moved;
         if (r != DP_OK)
             return r;
-        r = dp_ring_claim(p, out_slot, out_frame);
+        r = dp_ring_claim(p, p->last_frame, out_slot, out_frame);
         if (r != DP_ERROR_TIMEOUT)
             return r;
         if (timeout_ms != UINT32_MAX) {

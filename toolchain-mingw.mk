@@ -23,8 +23,8 @@ DEPFLAGS  = -MMD -MP
 # The DLL exports exactly what the sources mark DP_API (dllexport); GNU ld then
 # exports nothing else. The .def and the mingw import library fall out of the link.
 DLL_LDFLAGS = -shared -static-libgcc \
-              -Wl,--output-def,build/directport.def \
-              -Wl,--out-implib,build/libdirectport.dll.a
+              -Wl,--output-def,$(DEF) \
+              -Wl,--out-implib,$(IMPLIB)
 DLL_LIBS    = -ld3d12 -ld3d11 -ldxgi -ldxguid -luuid -ladvapi32 -lkernel32
 
 # Test executable: mingw's own printf (C99 formats, %ls for wide strings, %zu, %llu).

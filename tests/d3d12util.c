@@ -135,9 +135,12 @@ bool tu_gpu_write(tu_gpu *g, ID3D12Resource *texture, uint32_t bpp, uint64_t fra
         ID3D12Resource_Unmap(buffer, 0, NULL);
         ok = tu_copy(g, texture, buffer, &fp, true);
     }
-    /* The copy is still queued: the buffer lives until the next write or tu_gpu_free. */
-    if (g->pending)
+    /* The copy is still queued: the buffer lives until the next write (which waits for
+     * this one first) or tu_gpu_free. */
+    if (g->pending) {
+        ok = tu_gpu_finish(g) && ok;
         ID3D12Resource_Release(g->pending);
+    }
     g->pending = buffer;
     return ok;
 }
