@@ -275,12 +275,61 @@ DP_API void dp11_close(DP_HANDLE h);
 
 DP_API bool dp11_init_with_device(ID3D11Device *device);
 DP_API ID3D11Device *dp11_get_device(void);
+/* As dp12_create_port, on the D3D11 device: slots default to 3; DP_PORT_SYSTEM_RAM is
+ * DP_ERROR_UNSUPPORTED (dp11 ports live in GPU memory). */
 DP_API DP_HANDLE dp11_create_port(const DP_PORT_DESC *desc);
 DP_API DP_HANDLE dp11_open_port(const wchar_t *name);
-/* The handle's texture, owned by the handle (AddRef to keep it). */
+/* The handle's texture (slot 0; the legacy API's texture), owned by the handle (AddRef
+ * to keep it). */
 DP_API ID3D11Texture2D *dp11_get_texture(DP_HANDLE h);
 DP_API uint64_t dp11_get_completed_value(DP_HANDLE h);
 DP_API DP_RESULT dp11_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms);
+
+/* ---- D3D11 core: the frame protocol ---------------------------------------------------
+ *
+ * The dp12 frame protocol on the D3D11 device's immediate context; ports are the same,
+ * so a dp11 producer serves dp12 consumers and the other way round. A port made by
+ * dp11_create_port has N slots (DP_PORT_DESC.slots, default 3).
+ *   dp11_begin_frame  hands out the slot texture to render into, or DP_ERROR_BUSY when
+ *                     every slot is the latest or held by a consumer: drop this frame
+ *                     and go on (the drop is counted). Never waits.
+ *   dp11_end_frame    ends the frame begun on the immediate context: signals the port's
+ *                     fence with the next frame value after the frame's work and
+ *                     publishes the slot; *out_frame (optional) gets the value. On the
+ *                     host transport it queues a copy of the slot into a staging texture
+ *                     on the immediate context and leaves the rest to the worker thread.
+ *                     Never waits. DP_ERROR_INVALID_ARGUMENT without a frame begun.
+ *   dp11_acquire_frame  waits (up to timeout_ms; 0 polls; 0xFFFFFFFF forever) for a frame
+ *                     newer than the last it acquired, claims it, makes the immediate
+ *                     context wait GPU-side for it and returns its texture in
+ *                     *out_source (valid until release); *out_frame (optional) gets its
+ *                     value. Follows a resize or a restarted producer on the way.
+ *                     DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED (producer gone),
+ *                     DP_ERROR_BUSY (more than 16 consumers acquire from the port),
+ *                     DP_ERROR_INVALID_ARGUMENT while a frame is held.
+ *                     Host transport (no ID3D11Device5, e.g. Wine): D3D11 has no GPU-side
+ *                     wait there, so the call also BLOCKS until the worker has queued the
+ *                     frame's upload into the returned texture on the immediate context
+ *                     (a copy out of host memory; the producer is not waited for), after
+ *                     which the caller's reads on that context are ordered after it.
+ *   dp11_release_frame  ends the caller's use of the frame: the claim ends when the GPU
+ *                     passes the reads queued so far on the immediate context. Never
+ *                     blocks. Sets DP_ERROR_INVALID_ARGUMENT when no frame is held.
+ * Producer-only calls on a consumer's handle and the other way round fail with
+ * DP_ERROR_INVALID_ARGUMENT; on a port of another DirectPort build (no control block)
+ * with DP_ERROR_UNSUPPORTED. A producer handle's calls are for one thread at a time, as
+ * are a consumer's; the immediate context is the caller's to share as D3D11 allows. */
+DP_API DP_RESULT dp11_begin_frame(DP_HANDLE h, ID3D11Texture2D **out_target);
+DP_API DP_RESULT dp11_end_frame(DP_HANDLE h, uint64_t *out_frame);
+DP_API DP_RESULT dp11_acquire_frame(DP_HANDLE h, uint32_t timeout_ms, ID3D11Texture2D **out_source,
+                                    uint64_t *out_frame);
+DP_API void dp11_release_frame(DP_HANDLE h);
+/* Producer: gives the port a new size between frames (DP_ERROR_INVALID_ARGUMENT for a
+ * size outside 1..DP_MAX_DIMENSION or with a frame begun). Consumers follow at their
+ * next acquire, never seeing a frame of the old size as one of the new. Waits for the
+ * GPU and the worker to finish with the old textures. DP_ERROR_UNSUPPORTED for a legacy
+ * GPU-transport port, whose texture name is fixed. */
+DP_API DP_RESULT dp11_resize_port(DP_HANDLE h, uint32_t width, uint32_t height);
 
 #ifdef __cplusplus
 }

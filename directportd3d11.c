@@ -1,42 +1,80 @@
 /*
- * directportd3d11.c - the D3D11 core: the DirectPort reference API's dp11_* calls and
- * their additions.
+ * directportd3d11.c - the D3D11 core: the DirectPort reference API's dp11_* calls,
+ * the frame protocol and the other additions.
  *
- * GPU transport: the texture and fence are NT-shared objects carrying the port's names.
- * D3D11 can create such objects but cannot open a fence by name, and ports made by the
- * D3D12 core carry D3D12 names, so a small internal D3D12 device turns names into NT
- * handles that D3D11 then opens.
+ * GPU transport (needs ID3D11Device5): the slot textures and the fence are NT-shared
+ * objects carrying the port's names. D3D11 can create such objects but cannot open a
+ * fence by name, and ports made by the D3D12 core carry D3D12 names, so a small
+ * internal D3D12 device turns names into NT handles that D3D11 then opens.
  *
  * Host transport (Wine, drivers without NT sharing or without ID3D11Device5): the
- * texture is local and the fence is emulated per handle by a 64-bit value and an event.
- * directporthost.c's worker thread calls the backend at the end of this file, which
- * copies on the immediate context; the device's multithread protection is turned on
- * for that, because the caller's threads use the same context.
+ * textures are local and the fence is emulated per handle by a 64-bit value and an
+ * event. directporthost.c's worker thread calls the backend at the end of this file,
+ * which copies on the immediate context; the device's multithread protection is
+ * turned on for that, because the caller's threads use the same context.
+ *
+ * Which textures a handle has:
+ *   GPU, either side   the port's slot textures, opened per generation;
+ *   host producer      a local texture per slot (begin_frame hands them out) and a
+ *                      STAGING texture per slot that end_frame copies the frame into
+ *                      on the caller's thread; the worker maps it and fills the
+ *                      section. Legacy signals snapshot texture 0 into two more
+ *                      staging textures, made at the first signal;
+ *   host consumer      two local textures that acquires alternate between (texture 0
+ *                      is also the legacy one) and one STAGING texture to upload through.
  */
 #include "directportint.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#define DP11_CONSUMER_TEXTURES 2u
+#define DP11_MAX_PENDING 8u
+
 typedef struct {
     dp_port base;                   /* first: the shared code sees every handle as a dp_port */
-    ID3D11Texture2D *texture;
-    ID3D11Fence *fence;             /* GPU transport */
-    HANDLE texture_nt;              /* GPU producer: the NT handles that hold the names */
+    ID3D11Texture2D *texture[DPB_MAX_SLOTS];
+    uint32_t textures;
+    ID3D11Fence *fence;             /* GPU transport: the port's fence of this generation */
+    uint64_t fence_signalled;       /* GPU producer: highest value queued on fence */
+    HANDLE texture_nt[DPB_MAX_SLOTS]; /* GPU producer: the NT handles that hold the names */
     HANDLE fence_nt;
     /* Auto-reset. GPU transport: SetEventOnCompletion target of cpu waits. Host
-     * producer: wakes the worker after a signal. Host consumer: set after each upload. */
+     * producer: wakes the worker after a signal or an end_frame. Host consumer: set
+     * after each upload. */
     HANDLE event;
-    /* Host transport. A producer reads back through two staging textures so the
-     * caller's next signal never copies into the one the worker has mapped; a consumer
-     * uploads through staging[0] alone. */
-    ID3D11Texture2D *staging[2];
-    SRWLOCK lock;                   /* latest, reading, pending */
-    int latest;                     /* staging holding the newest signalled frame, -1 none */
-    int reading;                    /* staging the worker has claimed, -1 none */
-    uint64_t pending;               /* fence value of the frame in staging[latest] */
+    /* Host transport. Producer: staging[s] holds the frame end_frame copied out of
+     * texture[s] until the worker has read it (the slot is busy until then); consumer:
+     * staging[0] is the upload texture. */
+    ID3D11Texture2D *staging[DPB_MAX_SLOTS];
+    /* Host producer, legacy signals: two snapshots of texture 0, so the caller's next
+     * signal never copies into the one the worker has mapped. */
+    ID3D11Texture2D *legacy_staging[2];
+    SRWLOCK lock;                   /* latest, reading, pending, queued */
+    int latest;                     /* legacy staging holding the newest signalled frame, -1 none */
+    int reading;                    /* legacy staging the worker has claimed, -1 none */
+    uint64_t pending;               /* fence value of the frame in legacy_staging[latest] */
+    uint64_t queued;                /* frame protocol: newest frame whose copy to staging is queued */
+    bool frames;                    /* producer: the frame protocol is in use; signals no longer copy */
     volatile LONG64 local;          /* producer: last signalled value; consumer: value in texture */
-    volatile LONG failed;           /* consumer: the worker could not upload and has stopped */
+    volatile LONG64 uploaded[DP11_CONSUMER_TEXTURES]; /* host consumer: frame last uploaded per texture */
+    volatile LONG failed;           /* consumer: the worker could not upload a frame */
+    /* Consumer frame protocol. */
+    uint32_t held_texture;
+    uint32_t next_texture;
+    /* GPU consumer: the caller signals release_fence on the immediate context when it is
+     * done with a frame; claims are dropped once the GPU passed that value, by a
+     * thread-pool wait on release_event. */
+    ID3D11Fence *release_fence;
+    uint64_t release_value;
+    SRWLOCK release_lock;
+    struct {
+        uint32_t slot;
+        uint64_t value;
+    } releases[DP11_MAX_PENDING];
+    uint32_t release_count;
+    HANDLE release_event;
+    HANDLE release_wait;
 } dp11_port;
 
 static struct {
@@ -293,19 +331,39 @@ static dp11_port *dp11_get(DP_HANDLE h, const char *fn)
     return dp_handle_get(h, DP_KIND_D3D11, fn);
 }
 
-/* Accepts a half-built port: every failed create ends here too. */
-static void dp11_port_destroy(dp11_port *p)
+/* Releases the objects of the current generation: textures, staging textures, the GPU
+ * transport's fence and the host worker. What outlives a generation (events, the
+ * release fence, the emulated fence values) stays. */
+static void dp11_unbuild(dp11_port *p)
 {
     unsigned i;
     /* The worker maps the staging textures and uses the context: stop it before they go. */
     dp_host_destroy(p->base.host);
     p->base.host = NULL;
-    for (i = 0; i < DP_ARRAY_SIZE(p->staging); i++)
+    for (i = 0; i < DPB_MAX_SLOTS; i++) {
         DP_RELEASE(p->staging[i]);
-    DP_RELEASE(p->texture);
+        DP_RELEASE(p->texture[i]);
+        dp_close_handle(&p->texture_nt[i]);
+    }
+    for (i = 0; i < DP_ARRAY_SIZE(p->legacy_staging); i++)
+        DP_RELEASE(p->legacy_staging[i]);
+    p->textures = 0;
+    p->latest = p->reading = -1;
     DP_RELEASE(p->fence);
-    dp_close_handle(&p->texture_nt);
     dp_close_handle(&p->fence_nt);
+    p->fence_signalled = 0;
+}
+
+/* Accepts a half-built port: every failed create ends here too. */
+static void dp11_port_destroy(dp11_port *p)
+{
+    /* The thread-pool wait touches the block: gone before the block is. */
+    if (p->release_wait)
+        UnregisterWaitEx(p->release_wait, INVALID_HANDLE_VALUE);
+    p->release_wait = NULL;
+    dp11_unbuild(p);
+    DP_RELEASE(p->release_fence);
+    dp_close_handle(&p->release_event);
     dp_close_handle(&p->event);
     dp_port_release(&p->base);
     HeapFree(GetProcessHeap(), 0, p);
@@ -333,6 +391,7 @@ static dp11_port *dp11_port_new(void)
     p->base.held = DP_NO_SLOT;
     p->base.begun = DP_NO_SLOT;
     InitializeSRWLock(&p->lock);
+    InitializeSRWLock(&p->release_lock);
     p->latest = p->reading = -1;
     /* Made before anything else: the host worker waits on it from its first moment. */
     p->event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
@@ -357,7 +416,7 @@ static DP_HANDLE dp11_finish(dp11_port *p, DP_RESULT r)
     return h;
 }
 
-/* ---- Creation ------------------------------------------------------------------------- */
+/* ---- Device objects --------------------------------------------------------------------- */
 
 static DP_RESULT dp11_create_texture(dp11_port *p, D3D11_USAGE usage, UINT bind, UINT cpu, UINT misc,
                                      ID3D11Texture2D **out, const char *step)
@@ -380,12 +439,17 @@ static DP_RESULT dp11_create_texture(dp11_port *p, D3D11_USAGE usage, UINT bind,
     return DP_OK;
 }
 
-/* The texture callers render to or sample from; NT-shareable on the GPU transport. */
-static DP_RESULT dp11_create_main_texture(dp11_port *p, bool shared)
+/* A texture callers render to or sample from; NT-shareable on the GPU transport. */
+static DP_RESULT dp11_create_main_texture(dp11_port *p, bool shared, ID3D11Texture2D **out)
 {
     return dp11_create_texture(p, D3D11_USAGE_DEFAULT, D3D11_BIND_SHADER_RESOURCE | D3D11_BIND_RENDER_TARGET, 0,
-                               shared ? D3D11_RESOURCE_MISC_SHARED | D3D11_RESOURCE_MISC_SHARED_NTHANDLE : 0,
-                               &p->texture, shared ? "CreateTexture2D(shared texture)" : "CreateTexture2D(texture)");
+                               shared ? D3D11_RESOURCE_MISC_SHARED | D3D11_RESOURCE_MISC_SHARED_NTHANDLE : 0, out,
+                               shared ? "CreateTexture2D(shared texture)" : "CreateTexture2D(texture)");
+}
+
+static DP_RESULT dp11_create_staging(dp11_port *p, UINT cpu, ID3D11Texture2D **out)
+{
+    return dp11_create_texture(p, D3D11_USAGE_STAGING, 0, cpu, 0, out, "CreateTexture2D(staging)");
 }
 
 /* What a failed CreateSharedHandle means; a taken name is DP_ERROR_NAME_IN_USE. */
@@ -398,49 +462,214 @@ static DP_RESULT dp11_share_failed(HRESULT hr, const wchar_t *name, const char *
     return dp_fail_hr(dp_result_from_hr(hr), hr, step);
 }
 
-static DP_RESULT dp11_create_gpu_objects(dp11_port *p, const dp_security *sec)
+/* An NT handle on the object called name, whichever API made it. */
+static DP_RESULT dp11_open_nt(const wchar_t *name, HANDLE *out)
 {
-    wchar_t tex_name[DPN_LEN], fence_name[DPN_LEN];
-    IDXGIResource1 *res = NULL;
+    ID3D12Device *resolver = dp11_resolver();
     HANDLE nt = NULL;
     HRESULT hr;
-    DP_RESULT r = dp11_create_main_texture(p, true);
-    if (r != DP_OK)
-        return r;
-    hr = ID3D11Device5_CreateFence(dp11.device5, 0, D3D11_FENCE_FLAG_SHARED, &IID_ID3D11Fence, (void **)&p->fence);
-    if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device5::CreateFence(shared)");
-    dpn_fence_name(fence_name, DPN_LEN, &p->base.names, p->base.generation);
-    dpn_texture_name(tex_name, DPN_LEN, &p->base.names, p->base.generation, 0);
-    hr = ID3D11Fence_CreateSharedHandle(p->fence, &sec->sa, GENERIC_ALL, fence_name, &nt);
-    if (FAILED(hr))
-        return dp11_share_failed(hr, fence_name, "ID3D11Fence::CreateSharedHandle");
-    p->fence_nt = dp_track(nt);
-    hr = ID3D11Texture2D_QueryInterface(p->texture, &IID_IDXGIResource1, (void **)&res);
-    if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_UNSUPPORTED, hr, "QueryInterface(IDXGIResource1)");
-    nt = NULL;
-    hr = IDXGIResource1_CreateSharedHandle(res, &sec->sa, GENERIC_ALL, tex_name, &nt);
-    DP_RELEASE(res);
-    if (FAILED(hr))
-        return dp11_share_failed(hr, tex_name, "IDXGIResource1::CreateSharedHandle");
-    p->texture_nt = dp_track(nt);
+    if (!resolver)
+        return DP_ERROR_DEVICE;
+    hr = ID3D12Device_OpenSharedHandleByName(resolver, name, GENERIC_ALL, &nt);
+    if (FAILED(hr)) {
+        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
+            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandleByName");
+    }
+    *out = dp_track(nt);
     return DP_OK;
 }
 
-/* The local texture of a host-transport handle and its staging textures. */
-static DP_RESULT dp11_create_host_objects(dp11_port *p)
+/* Producer: makes slot's shared texture under its name in p's generation. */
+static DP_RESULT dp11_create_gpu_texture(dp11_port *p, const dp_security *sec, uint32_t slot)
 {
-    DP_RESULT r = dp11_protect();
-    unsigned i, n = p->base.producer ? 2u : 1u;
+    wchar_t name[DPN_LEN];
+    IDXGIResource1 *res = NULL;
+    HANDLE nt = NULL;
+    HRESULT hr;
+    DP_RESULT r = dp11_create_main_texture(p, true, &p->texture[slot]);
+    if (r != DP_OK)
+        return r;
+    dpn_texture_name(name, DPN_LEN, &p->base.names, p->base.generation, slot);
+    hr = ID3D11Texture2D_QueryInterface(p->texture[slot], &IID_IDXGIResource1, (void **)&res);
+    if (FAILED(hr))
+        return dp_fail_hr(DP_ERROR_UNSUPPORTED, hr, "QueryInterface(IDXGIResource1)");
+    hr = IDXGIResource1_CreateSharedHandle(res, &sec->sa, GENERIC_ALL, name, &nt);
+    DP_RELEASE(res);
+    if (FAILED(hr))
+        return dp11_share_failed(hr, name, "IDXGIResource1::CreateSharedHandle");
+    p->texture_nt[slot] = dp_track(nt);
+    return DP_OK;
+}
+
+/* Producer: makes the generation's shared fence under its name. */
+static DP_RESULT dp11_create_gpu_fence(dp11_port *p, const dp_security *sec)
+{
+    wchar_t name[DPN_LEN];
+    HANDLE nt = NULL;
+    HRESULT hr = ID3D11Device5_CreateFence(dp11.device5, 0, D3D11_FENCE_FLAG_SHARED, &IID_ID3D11Fence,
+                                           (void **)&p->fence);
+    if (FAILED(hr))
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device5::CreateFence(shared)");
+    dpn_fence_name(name, DPN_LEN, &p->base.names, p->base.generation);
+    hr = ID3D11Fence_CreateSharedHandle(p->fence, &sec->sa, GENERIC_ALL, name, &nt);
+    if (FAILED(hr))
+        return dp11_share_failed(hr, name, "ID3D11Fence::CreateSharedHandle");
+    p->fence_nt = dp_track(nt);
+    return DP_OK;
+}
+
+/* Consumer: opens slot's texture of p's generation; the NT handle is not needed after. */
+static DP_RESULT dp11_open_gpu_texture(dp11_port *p, uint32_t slot)
+{
+    wchar_t name[DPN_LEN];
+    HRESULT hr;
+    DP_RESULT r;
+    dpn_texture_name(name, DPN_LEN, &p->base.names, p->base.generation, slot);
+    r = dp11_open_nt(name, &p->texture_nt[slot]);
+    if (r != DP_OK)
+        return r;
+    hr = ID3D11Device1_OpenSharedResource1(dp11.device1, p->texture_nt[slot], &IID_ID3D11Texture2D,
+                                           (void **)&p->texture[slot]);
+    dp_close_handle(&p->texture_nt[slot]);
+    if (FAILED(hr))
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device1::OpenSharedResource1(texture)");
+    return DP_OK;
+}
+
+/* Consumer: opens the generation's fence. */
+static DP_RESULT dp11_open_gpu_fence(dp11_port *p)
+{
+    wchar_t name[DPN_LEN];
+    HRESULT hr;
+    DP_RESULT r;
+    dpn_fence_name(name, DPN_LEN, &p->base.names, p->base.generation);
+    r = dp11_open_nt(name, &p->fence_nt);
+    if (r != DP_OK)
+        return r;
+    hr = ID3D11Device5_OpenSharedFence(dp11.device5, p->fence_nt, &IID_ID3D11Fence, (void **)&p->fence);
+    dp_close_handle(&p->fence_nt);
+    if (FAILED(hr))
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device5::OpenSharedFence");
+    return DP_OK;
+}
+
+static VOID CALLBACK dp11_release_done(PVOID ctx, BOOLEAN timed_out);
+
+/* GPU consumer: the fence its releases are signalled on and the thread-pool wait that
+ * drops the claims; they outlive generations. */
+static DP_RESULT dp11_create_release_tracking(dp11_port *p)
+{
+    HRESULT hr;
+    if (!p->release_fence) {
+        hr = ID3D11Device5_CreateFence(dp11.device5, 0, D3D11_FENCE_FLAG_NONE, &IID_ID3D11Fence,
+                                       (void **)&p->release_fence);
+        if (FAILED(hr))
+            return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device5::CreateFence(release)");
+    }
+    if (!p->release_event) {
+        p->release_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+        if (!p->release_event)
+            return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent(release)");
+    }
+    if (!p->release_wait && !RegisterWaitForSingleObject(&p->release_wait, p->release_event, dp11_release_done, p,
+                                                         INFINITE, WT_EXECUTEDEFAULT)) {
+        p->release_wait = NULL;
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "RegisterWaitForSingleObject");
+    }
+    return DP_OK;
+}
+
+/* Consumer of a GPU port: can this device open its objects at all? */
+static DP_RESULT dp11_check_gpu_consumer(dp11_port *p)
+{
+    const dpb_block *b = p->base.block;
+    if (!dp11_device_can_share())
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which this device cannot open: %s",
+                       p->base.names.display, dp11.share_missing);
+    if (b && (b->adapter_luid_low || b->adapter_luid_high) &&
+        (b->adapter_luid_low != dp11.luid.LowPart || b->adapter_luid_high != dp11.luid.HighPart))
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
+                                             "GPU-transport textures do not cross adapters",
+                       p->base.names.display, (unsigned long)b->adapter_luid_high,
+                       (unsigned long)b->adapter_luid_low, (unsigned long)dp11.luid.HighPart,
+                       (unsigned long)dp11.luid.LowPart);
+    return DP_OK;
+}
+
+static DP_RESULT dp11_build_gpu(dp11_port *p, const dp_security *sec)
+{
+    D3D11_TEXTURE2D_DESC desc;
+    DP_RESULT r = DP_OK;
+    uint32_t i;
+
+    if (!sec) {
+        r = dp11_check_gpu_consumer(p);
+        if (r == DP_OK)
+            r = dp11_create_release_tracking(p);
+    }
+    p->textures = p->base.slots;
+    for (i = 0; i < p->textures && r == DP_OK; i++) {
+        if (sec)
+            r = dp11_create_gpu_texture(p, sec, i);
+        else
+            r = dp11_open_gpu_texture(p, i);
+        if (r != DP_OK || sec)
+            continue;
+        /* The names are anyone's to take: check the texture is the one the block describes. */
+        ID3D11Texture2D_GetDesc(p->texture[i], &desc);
+        if (desc.Width != p->base.width || desc.Height != p->base.height ||
+            (uint32_t)desc.Format != p->base.dxgi_format)
+            r = dp_fail(DP_ERROR_INCOMPATIBLE, "the texture of slot %u does not match the control block of %ls", i,
+                        p->base.names.display);
+    }
     if (r == DP_OK)
-        r = dp11_create_main_texture(p, false);
-    for (i = 0; i < n && r == DP_OK; i++)
-        r = dp11_create_texture(p, D3D11_USAGE_STAGING, 0,
-                                p->base.producer ? D3D11_CPU_ACCESS_READ : D3D11_CPU_ACCESS_WRITE, 0,
-                                &p->staging[i], "CreateTexture2D(staging)");
+        r = sec ? dp11_create_gpu_fence(p, sec) : dp11_open_gpu_fence(p);
     return r;
 }
+
+static DP_RESULT dp11_build_host(dp11_port *p, const dp_security *sec)
+{
+    DP_RESULT r = dp11_protect();
+    uint32_t i, staging = p->base.producer ? p->base.slots : 1u;
+    p->textures = p->base.producer ? p->base.slots : DP11_CONSUMER_TEXTURES;
+    for (i = 0; i < p->textures && r == DP_OK; i++)
+        r = dp11_create_main_texture(p, false, &p->texture[i]);
+    for (i = 0; i < staging && r == DP_OK; i++)
+        r = dp11_create_staging(p, p->base.producer ? D3D11_CPU_ACCESS_READ : D3D11_CPU_ACCESS_WRITE,
+                                &p->staging[i]);
+    for (i = 0; i < DP11_CONSUMER_TEXTURES; i++)
+        InterlockedExchange64(&p->uploaded[i], 0);
+    InterlockedExchange(&p->failed, 0);
+    p->next_texture = 0;
+    /* A new worker starts in legacy follow mode: no frame of the old generation's
+     * staging textures may look queued to it. */
+    p->queued = 0;
+    if (r == DP_OK)
+        r = dp_host_start(&p->base, sec, &dp11_host_ops, p);
+    return r;
+}
+
+/* Makes (producer, sec given) or opens (consumer) the objects of p's generation. */
+static DP_RESULT dp11_build(dp11_port *p, const dp_security *sec)
+{
+    return p->base.transport == DP_TRANSPORT_GPU ? dp11_build_gpu(p, sec) : dp11_build_host(p, sec);
+}
+
+/* Waits until the GPU and the worker are done with this handle's objects, so they can
+ * be released: the producer's last frame, the consumer's last release. */
+static void dp11_quiesce(dp11_port *p)
+{
+    ID3D11Fence *fence = p->base.producer ? p->fence : p->release_fence;
+    uint64_t value = p->base.producer ? p->fence_signalled : p->release_value;
+    if (p->base.host)
+        dp_host_drain(p->base.host);
+    if (fence && ID3D11Fence_GetCompletedValue(fence) < value &&
+        SUCCEEDED(ID3D11Fence_SetEventOnCompletion(fence, value, p->event)))
+        dp_wait_event(&p->base, p->event, 10000);
+}
+
+/* ---- Creation ------------------------------------------------------------------------- */
 
 typedef struct {
     uint32_t width, height;
@@ -459,12 +688,8 @@ static DP_RESULT dp11_check_args(const dp11_create_args *a)
                        DP_MAX_DIMENSION);
     if (!dpb_format_info((uint32_t)a->format, NULL, NULL))
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown format %d", (int)a->format);
-    if (a->slots > DP_MAX_SLOTS)
+    if (!a->slots || a->slots > DP_MAX_SLOTS)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "slots %u is outside 0..%u", a->slots, DP_MAX_SLOTS);
-    if (a->slots != 1)
-        return dp_fail(DP_ERROR_UNSUPPORTED,
-                       "ports of %u slots: this release makes 1-slot ports only; the frame ring comes later",
-                       a->slots);
     if ((unsigned)a->transport > DP_TRANSPORT_HOST)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown transport %d", (int)a->transport);
     if (a->flags & ~(DP_PORT_SYSTEM_RAM | DP_PORT_GLOBAL | DP_PORT_ALL_USERS))
@@ -508,12 +733,8 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
     /* The control block claims the name first, so a taken name fails before anything
      * of the existing port is touched. */
     r = dp_port_create_block(&p->base, &sec, dp11.luid);
-    if (r == DP_OK && gpu)
-        r = dp11_create_gpu_objects(p, &sec);
-    if (r == DP_OK && !gpu)
-        r = dp11_create_host_objects(p);
-    if (r == DP_OK && !gpu)
-        r = dp_host_start(&p->base, &sec, &dp11_host_ops, p);
+    if (r == DP_OK)
+        r = dp11_build(p, &sec);
     dp_security_free(&sec);
     return dp11_finish(p, r);
 }
@@ -546,7 +767,7 @@ DP_HANDLE dp11_create_port(const DP_PORT_DESC *desc)
     a.width = desc->width;
     a.height = desc->height;
     a.format = desc->format;
-    a.slots = desc->slots ? desc->slots : 1; /* as dp12_create_port: 3 once the frame ring lands */
+    a.slots = desc->slots ? desc->slots : 3;
     a.transport = desc->transport;
     a.flags = desc->flags;
     a.sddl = desc->sddl;
@@ -563,60 +784,26 @@ DP_HANDLE dp11_create_port(const DP_PORT_DESC *desc)
 
 /* ---- Opening -------------------------------------------------------------------------- */
 
-/* An NT handle on the object called name, whichever API made it. */
-static DP_RESULT dp11_open_nt(const wchar_t *name, HANDLE *out)
-{
-    ID3D12Device *resolver = dp11_resolver();
-    HANDLE nt = NULL;
-    HRESULT hr;
-    if (!resolver)
-        return DP_ERROR_DEVICE;
-    hr = ID3D12Device_OpenSharedHandleByName(resolver, name, GENERIC_ALL, &nt);
-    if (FAILED(hr)) {
-        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
-            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandleByName");
-    }
-    *out = dp_track(nt);
-    return DP_OK;
-}
-
-/* Opens the texture and fence of a GPU port; the NT handles are not needed after. */
-static DP_RESULT dp11_open_gpu_objects(dp11_port *p)
-{
-    wchar_t tex_name[DPN_LEN], fence_name[DPN_LEN];
-    HRESULT hr;
-    DP_RESULT r;
-    dpn_texture_name(tex_name, DPN_LEN, &p->base.names, p->base.generation, 0);
-    dpn_fence_name(fence_name, DPN_LEN, &p->base.names, p->base.generation);
-    r = dp11_open_nt(tex_name, &p->texture_nt);
-    if (r != DP_OK)
-        return r;
-    hr = ID3D11Device1_OpenSharedResource1(dp11.device1, p->texture_nt, &IID_ID3D11Texture2D, (void **)&p->texture);
-    if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device1::OpenSharedResource1(texture)");
-    r = dp11_open_nt(fence_name, &p->fence_nt);
-    if (r != DP_OK)
-        return r;
-    hr = ID3D11Device5_OpenSharedFence(dp11.device5, p->fence_nt, &IID_ID3D11Fence, (void **)&p->fence);
-    if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device5::OpenSharedFence");
-    dp_close_handle(&p->texture_nt);
-    dp_close_handle(&p->fence_nt);
-    return DP_OK;
-}
-
 /* A GPU port made by another DirectPort build: the two NT names and nothing else. */
 static DP_RESULT dp11_open_external(dp11_port *p)
 {
     D3D11_TEXTURE2D_DESC desc;
     uint32_t f, dxgi = 0;
-    DP_RESULT r = dp11_open_gpu_objects(p);
-    if (r != DP_OK && !p->texture_nt && !p->texture)
+    DP_RESULT r;
+    HRESULT hr;
+    p->base.slots = 1;
+    if (dp11_open_nt(p->base.names.tex, &p->texture_nt[0]) != DP_OK)
         return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->base.names.display);
+    hr = ID3D11Device1_OpenSharedResource1(dp11.device1, p->texture_nt[0], &IID_ID3D11Texture2D,
+                                           (void **)&p->texture[0]);
+    dp_close_handle(&p->texture_nt[0]);
+    if (FAILED(hr))
+        return dp_fail_hr(dp_result_from_hr(hr), hr, "ID3D11Device1::OpenSharedResource1(texture)");
+    p->textures = 1;
+    r = dp11_open_gpu_fence(p);
     if (r != DP_OK)
         return r;
-    ID3D11Texture2D_GetDesc(p->texture, &desc);
+    ID3D11Texture2D_GetDesc(p->texture[0], &desc);
     for (f = 0; dpb_format_info(f, &dxgi, &p->base.bytes_per_pixel); f++)
         if (dxgi == (uint32_t)desc.Format)
             break;
@@ -631,34 +818,7 @@ static DP_RESULT dp11_open_external(dp11_port *p)
     p->base.dxgi_format = dxgi;
     p->base.width = desc.Width;
     p->base.height = desc.Height;
-    p->base.slots = 1;
     p->base.row_pitch = dpb_row_pitch(p->base.width, p->base.bytes_per_pixel);
-    return DP_OK;
-}
-
-static DP_RESULT dp11_open_gpu_port(dp11_port *p)
-{
-    const dpb_block *b = p->base.block;
-    D3D11_TEXTURE2D_DESC desc;
-    DP_RESULT r;
-    if (!dp11_device_can_share())
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which this device cannot open: %s",
-                       p->base.names.display, dp11.share_missing);
-    if ((b->adapter_luid_low || b->adapter_luid_high) &&
-        (b->adapter_luid_low != dp11.luid.LowPart || b->adapter_luid_high != dp11.luid.HighPart))
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
-                                             "GPU-transport textures do not cross adapters",
-                       p->base.names.display, (unsigned long)b->adapter_luid_high,
-                       (unsigned long)b->adapter_luid_low, (unsigned long)dp11.luid.HighPart,
-                       (unsigned long)dp11.luid.LowPart);
-    r = dp11_open_gpu_objects(p);
-    if (r != DP_OK)
-        return r;
-    /* The names are anyone's to take: check the texture is the one the block describes. */
-    ID3D11Texture2D_GetDesc(p->texture, &desc);
-    if (desc.Width != p->base.width || desc.Height != p->base.height || (uint32_t)desc.Format != p->base.dxgi_format)
-        return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls does not match the control block of %ls",
-                       p->base.names.tex, p->base.names.display);
     return DP_OK;
 }
 
@@ -672,22 +832,20 @@ static DP_HANDLE dp11_open(const dpn_names *names)
     r = dp_port_open_block(&p->base);
     if (r == DP_ERROR_NOT_FOUND && !p->base.block) {
         /* Only a device that can share could open an external port; keep the error. */
-        if (dp11_device_can_share())
+        if (names->tex[0] && dp11_device_can_share())
             r = dp11_open_external(p);
         return dp11_finish(p, r);
     }
-    if (r == DP_OK && p->base.transport == DP_TRANSPORT_GPU)
-        r = dp11_open_gpu_port(p);
-    else if (r == DP_OK)
-        r = dp11_create_host_objects(p);
-    if (r == DP_OK && p->base.transport == DP_TRANSPORT_HOST)
-        r = dp_host_start(&p->base, NULL, &dp11_host_ops, p);
+    if (r == DP_OK)
+        r = dp11_build(p, NULL);
     return dp11_finish(p, r);
 }
 
 DP_HANDLE dp11_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)
 {
     dpn_names names;
+    dp_error_state saved;
+    DP_HANDLE h;
     if (!dp11_ready("dp11_open_shared_resource"))
         return NULL;
     if (!dpn_legacy_names(&names, tex_name, fence_name)) {
@@ -695,12 +853,18 @@ DP_HANDLE dp11_open_shared_resource(const wchar_t *tex_name, const wchar_t *fenc
                                            "NT names of 1..%u characters", DPN_MAX_NT);
         return NULL;
     }
-    return dp11_open(&names);
+    /* A successful call leaves the last error as it found it. */
+    dp_error_save(&saved);
+    h = dp11_open(&names);
+    if (h)
+        dp_error_restore(&saved);
+    return h;
 }
 
 DP_HANDLE dp11_open_port(const wchar_t *name)
 {
     dpn_names names;
+    dp_error_state saved;
     DP_HANDLE h;
     if (!dp11_ready("dp11_open_port"))
         return NULL;
@@ -710,27 +874,41 @@ DP_HANDLE dp11_open_port(const wchar_t *name)
         return NULL;
     }
     /* The namespace is the creator's choice: the session's first, then the global one. */
+    dp_error_save(&saved);
     h = dp11_open(&names);
-    if (h || dp_last_error() != DP_ERROR_NOT_FOUND)
-        return h;
-    dpn_port_names(&names, name, true);
-    return dp11_open(&names);
+    if (!h && dp_last_error() == DP_ERROR_NOT_FOUND) {
+        dpn_port_names(&names, name, true);
+        h = dp11_open(&names);
+    }
+    if (h)
+        dp_error_restore(&saved);
+    return h;
 }
 
 /* ---- Fences ---------------------------------------------------------------------------- */
 
-/* Host producer: snapshots the texture into a staging texture the worker is not
- * reading, then hands it over. The caller never waits on the worker. */
+/* Host producer: snapshots texture 0 into a legacy staging texture the worker is not
+ * reading, then hands it over. The caller never waits on the worker. Once the frame
+ * protocol is in use the worker no longer follows signals: the value is only kept. */
 static void dp11_host_signal(dp11_port *p, uint64_t value)
 {
+    unsigned i;
     int idx;
+    if (p->frames) {
+        InterlockedExchange64(&p->local, (LONG64)value);
+        return;
+    }
+    for (i = 0; i < DP_ARRAY_SIZE(p->legacy_staging); i++)
+        if (!p->legacy_staging[i] && dp11_create_staging(p, D3D11_CPU_ACCESS_READ, &p->legacy_staging[i]) != DP_OK)
+            return;
     AcquireSRWLockExclusive(&p->lock);
     idx = p->reading >= 0 ? 1 - p->reading : p->latest >= 0 ? 1 - p->latest : 0;
     /* Overwriting the unclaimed latest frame: withdraw it until the copy is queued. */
     if (idx == p->latest)
         p->latest = -1;
     ReleaseSRWLockExclusive(&p->lock);
-    ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)p->staging[idx], (ID3D11Resource *)p->texture);
+    ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)p->legacy_staging[idx],
+                                     (ID3D11Resource *)p->texture[0]);
     ID3D11DeviceContext_Flush(dp11.context);
     AcquireSRWLockExclusive(&p->lock);
     p->latest = idx;
@@ -761,6 +939,11 @@ void dp11_signal_fence(DP_HANDLE h, uint64_t value)
     }
     /* Another process waits on the value: do not let it sit in the command buffer. */
     ID3D11DeviceContext_Flush(dp11.context);
+    if (value > p->fence_signalled)
+        p->fence_signalled = value;
+    /* The value is the frame: publish it for acquire and discovery, as dp12 does. */
+    if (p->base.producer && p->base.block)
+        dp_ring_publish(&p->base, 0, value);
 }
 
 static uint64_t dp11_completed(dp11_port *p)
@@ -866,7 +1049,287 @@ DP_RESULT dp11_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms
 ID3D11Texture2D *dp11_get_texture(DP_HANDLE h)
 {
     dp11_port *p = dp11_get(h, "dp11_get_texture");
-    return p ? p->texture : NULL;
+    return p ? p->texture[0] : NULL;
+}
+
+/* ---- Frame protocol ------------------------------------------------------------------------ */
+
+static dp11_port *dp11_get_side(DP_HANDLE h, bool producer, const char *fn)
+{
+    dp11_port *p = dp11_get(h, fn);
+    if (!p)
+        return NULL;
+    if (p->base.producer != producer) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: %ls was %s by this handle; this call is for its %s", fn,
+                p->base.names.display, p->base.producer ? "created" : "opened",
+                producer ? "producer" : "consumers");
+        return NULL;
+    }
+    if (p->base.external) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "%s: %ls was made by another DirectPort build and has no control block", fn,
+                p->base.names.display);
+        return NULL;
+    }
+    return p;
+}
+
+DP_RESULT dp11_begin_frame(DP_HANDLE h, ID3D11Texture2D **out_target)
+{
+    dp11_port *p = dp11_get_side(h, true, "dp11_begin_frame");
+    uint32_t slot;
+    DP_RESULT r;
+    if (!p)
+        return dp_last_error();
+    if (!out_target)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_begin_frame: out_target is NULL");
+    if (p->base.begun == DP_NO_SLOT) {
+        /* A host slot whose readback is still queued has its staging texture in use. */
+        r = dp_ring_pick(&p->base, p->base.host ? dp_host_busy(p->base.host) : 0, &slot);
+        if (r != DP_OK) {
+            *out_target = NULL;
+            return r;
+        }
+        p->base.begun = slot;
+    }
+    *out_target = p->texture[p->base.begun];
+    return DP_OK;
+}
+
+DP_RESULT dp11_end_frame(DP_HANDLE h, uint64_t *out_frame)
+{
+    dp11_port *p = dp11_get_side(h, true, "dp11_end_frame");
+    uint32_t slot;
+    uint64_t frame, seen;
+    HRESULT hr;
+    if (!p)
+        return dp_last_error();
+    if (p->base.begun == DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_end_frame: no frame begun on %ls", p->base.names.display);
+    slot = p->base.begun;
+    /* Frame values go on from whatever the fence or the port has seen, legacy signals
+     * and earlier producers included, so they only ever grow. */
+    frame = p->base.last_frame;
+    seen = p->base.host ? (uint64_t)InterlockedCompareExchange64(&p->local, 0, 0)
+                        : ID3D11Fence_GetCompletedValue(p->fence);
+    if (seen > frame)
+        frame = seen;
+    if (dp_port_published(&p->base) > frame)
+        frame = dp_port_published(&p->base);
+    frame++;
+    if (!p->base.host) {
+        hr = ID3D11DeviceContext4_Signal(dp11.context4, p->fence, frame);
+        if (FAILED(hr))
+            return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp11_end_frame: ID3D11DeviceContext4::Signal");
+        /* Consumers wait for the value GPU-side: it must not sit in the command buffer. */
+        ID3D11DeviceContext_Flush(dp11.context);
+        p->fence_signalled = frame;
+        p->base.last_frame = frame;
+        dp_ring_publish(&p->base, slot, frame);
+    } else {
+        /* The copy is queued on the caller's immediate context after the frame's
+         * rendering; the worker's Map of the staging texture is ordered after it. */
+        ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)p->staging[slot],
+                                         (ID3D11Resource *)p->texture[slot]);
+        ID3D11DeviceContext_Flush(dp11.context);
+        p->frames = true;
+        p->base.last_frame = frame;
+        dp_host_readback(p->base.host, slot, slot, frame);
+        /* The emulated local fence reaches the frame only now that the job is queued
+         * (the worker is out of legacy follow mode by then). */
+        AcquireSRWLockExclusive(&p->lock);
+        p->queued = frame;
+        ReleaseSRWLockExclusive(&p->lock);
+        InterlockedExchange64(&p->local, (LONG64)frame);
+        SetEvent(p->event);
+    }
+    p->base.begun = DP_NO_SLOT;
+    if (out_frame)
+        *out_frame = frame;
+    return DP_OK;
+}
+
+/* Consumer: the port moved to a new generation (resize, new producer); rebuild this
+ * handle's objects for it once the GPU is done with the old ones. */
+static DP_RESULT dp11_follow_generation(dp11_port *p)
+{
+    uint32_t i;
+    dp11_quiesce(p);
+    /* The GPU passed every release by now: drop the claims still waiting for the
+     * thread pool, which the old generation's slots no longer need. */
+    AcquireSRWLockExclusive(&p->release_lock);
+    for (i = 0; i < p->release_count; i++)
+        dp_ring_unclaim(&p->base, p->base.reader, p->releases[i].slot);
+    p->release_count = 0;
+    ReleaseSRWLockExclusive(&p->release_lock);
+    dp11_unbuild(p);
+    return dp11_build(p, NULL);
+}
+
+/* Host consumer: blocks until the worker has queued the upload of frame into texture
+ * k on the immediate context. */
+static DP_RESULT dp11_wait_upload(dp11_port *p, uint32_t k, uint64_t frame)
+{
+    for (;;) {
+        DP_RESULT r;
+        if ((uint64_t)InterlockedCompareExchange64(&p->uploaded[k], 0, 0) == frame)
+            return DP_OK;
+        if (InterlockedCompareExchange(&p->failed, 0, 0))
+            return dp_fail(DP_ERROR_DEVICE, "dp11_acquire_frame: the host worker of %ls failed to upload a frame",
+                           p->base.names.display);
+        /* Wakes are re-checked at the top: the event is auto-reset and may be stale. */
+        r = dp_wait_event(&p->base, p->event, UINT32_MAX);
+        if (r != DP_OK)
+            return (uint64_t)InterlockedCompareExchange64(&p->uploaded[k], 0, 0) == frame ? DP_OK : r;
+    }
+}
+
+DP_RESULT dp11_acquire_frame(DP_HANDLE h, uint32_t timeout_ms, ID3D11Texture2D **out_source, uint64_t *out_frame)
+{
+    dp11_port *p = dp11_get_side(h, false, "dp11_acquire_frame");
+    uint32_t slot = 0;
+    uint64_t frame = 0;
+    bool changed = false;
+    DP_RESULT r;
+    HRESULT hr;
+    if (!p)
+        return dp_last_error();
+    if (!out_source)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_acquire_frame: out_source is NULL");
+    *out_source = NULL;
+    if (p->base.held != DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_acquire_frame: release the frame this handle holds first");
+    if (p->base.host)
+        dp_host_enter_frame_mode(p->base.host);
+    r = dp_ring_acquire(&p->base, timeout_ms, &changed, &slot, &frame);
+    if (changed) {
+        DP_RESULT rebuilt = dp11_follow_generation(p);
+        if (rebuilt != DP_OK) {
+            if (r == DP_OK)
+                dp_ring_unclaim(&p->base, p->base.reader, slot);
+            return rebuilt;
+        }
+    }
+    if (r != DP_OK)
+        return r;
+    p->base.last_frame = frame;
+    if (p->base.host) {
+        uint32_t k = p->next_texture;
+        p->next_texture = (k + 1) % DP11_CONSUMER_TEXTURES;
+        /* The worker drops the claim once the pixels are out of the section. */
+        dp_host_upload(p->base.host, slot, k, frame);
+        r = dp11_wait_upload(p, k, frame);
+        if (r != DP_OK)
+            return r;
+        p->held_texture = k;
+    } else {
+        /* GPU-side: the immediate context waits, the caller's thread does not. */
+        hr = ID3D11DeviceContext4_Wait(dp11.context4, p->fence, frame);
+        if (FAILED(hr)) {
+            dp_ring_unclaim(&p->base, p->base.reader, slot);
+            return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp11_acquire_frame: ID3D11DeviceContext4::Wait");
+        }
+        p->held_texture = slot;
+    }
+    p->base.held = slot;
+    *out_source = p->texture[p->held_texture];
+    if (out_frame)
+        *out_frame = frame;
+    return DP_OK;
+}
+
+/* Thread pool: the caller's GPU passed some release values; drop those claims. */
+static VOID CALLBACK dp11_release_done(PVOID ctx, BOOLEAN timed_out)
+{
+    dp11_port *p = ctx;
+    uint64_t done = ID3D11Fence_GetCompletedValue(p->release_fence);
+    uint32_t i = 0;
+    (void)timed_out;
+    AcquireSRWLockExclusive(&p->release_lock);
+    while (i < p->release_count) {
+        if (p->releases[i].value <= done) {
+            dp_ring_unclaim(&p->base, p->base.reader, p->releases[i].slot);
+            p->releases[i] = p->releases[--p->release_count];
+        } else {
+            i++;
+        }
+    }
+    ReleaseSRWLockExclusive(&p->release_lock);
+}
+
+void dp11_release_frame(DP_HANDLE h)
+{
+    dp11_port *p = dp11_get_side(h, false, "dp11_release_frame");
+    bool queued = false;
+    HRESULT hr;
+    if (!p)
+        return;
+    if (p->base.held == DP_NO_SLOT) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_release_frame: this handle holds no frame");
+        return;
+    }
+    if (p->base.host) {
+        /* The section slot was given back after the upload, and the next upload into
+         * this texture is queued on the same immediate context as the caller's reads. */
+        p->base.held = DP_NO_SLOT;
+        return;
+    }
+    hr = ID3D11DeviceContext4_Signal(dp11.context4, p->release_fence, ++p->release_value);
+    if (FAILED(hr)) {
+        /* The GPU state is unknown: keep the claim rather than let the slot be rewritten. */
+        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp11_release_frame: ID3D11DeviceContext4::Signal");
+        p->base.held = DP_NO_SLOT;
+        return;
+    }
+    /* The claim ends only when the GPU gets there: do not let the signal sit. */
+    ID3D11DeviceContext_Flush(dp11.context);
+    AcquireSRWLockExclusive(&p->release_lock);
+    if (p->release_count < DP11_MAX_PENDING) {
+        p->releases[p->release_count].slot = p->base.held;
+        p->releases[p->release_count].value = p->release_value;
+        p->release_count++;
+        queued = true;
+    }
+    ReleaseSRWLockExclusive(&p->release_lock);
+    if (!queued ||
+        FAILED(ID3D11Fence_SetEventOnCompletion(p->release_fence, p->release_value, p->release_event)))
+        dp_fail(DP_ERROR_DEVICE, "dp11_release_frame: cannot track the release; the claim stays");
+    p->base.held = DP_NO_SLOT;
+}
+
+/* ---- Resize ------------------------------------------------------------------------------ */
+
+DP_RESULT dp11_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+{
+    dp11_port *p = dp11_get_side(h, true, "dp11_resize_port");
+    dp_security sec;
+    DP_RESULT r;
+    if (!p)
+        return dp_last_error();
+    if (!width || !height || width > DP_MAX_DIMENSION || height > DP_MAX_DIMENSION)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_resize_port: size %ux%u is outside 1..%u", width, height,
+                       DP_MAX_DIMENSION);
+    if (p->base.begun != DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_resize_port: end the frame begun first");
+    if (p->base.legacy && p->base.transport == DP_TRANSPORT_GPU)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "dp11_resize_port: a legacy GPU port's texture has a fixed name");
+    if (width == p->base.width && height == p->base.height)
+        return DP_OK;
+    r = dp_security_make(&sec, p->base.flags, NULL);
+    if (r != DP_OK)
+        return r;
+    /* Build the new generation's objects under its names first, then switch the block,
+     * so a consumer that sees the new generation finds them. */
+    dp11_quiesce(p);
+    dp11_unbuild(p);
+    p->base.width = width;
+    p->base.height = height;
+    p->base.row_pitch = dpb_row_pitch(width, p->base.bytes_per_pixel);
+    p->base.generation += 2;
+    r = dp11_build(p, &sec);
+    dp_security_free(&sec);
+    if (r == DP_OK)
+        r = dp_port_resize_block(&p->base, width, height);
+    return r;
 }
 
 /* ---- Host transport backend (worker thread) ---------------------------------------------- */
@@ -897,6 +1360,9 @@ static void dp11_copy_rows(uint8_t *dst, size_t dst_pitch, const uint8_t *src, s
         memcpy(dst + y * dst_pitch, src + y * src_pitch, row_bytes);
 }
 
+/* The emulated local fence. Frame protocol: end_frame moves `queued` once the frame's
+ * copy into its staging texture is queued. Legacy: a signal hands over a snapshot
+ * (latest/pending), which this claims for the readback that follows. */
 static uint64_t dp11_host_wait_local(void *ctx, uint64_t after, HANDLE stop)
 {
     dp11_port *p = ctx;
@@ -906,7 +1372,9 @@ static uint64_t dp11_host_wait_local(void *ctx, uint64_t after, HANDLE stop)
         AcquireSRWLockExclusive(&p->lock);
         /* A claim readback never used (the section was written by the CPU) ends here. */
         p->reading = -1;
-        if (p->latest >= 0 && p->pending > after) {
+        if (p->queued > after) {
+            v = p->queued;
+        } else if (p->latest >= 0 && p->pending > after) {
             p->reading = p->latest;
             p->latest = -1;
             v = p->pending;
@@ -919,34 +1387,35 @@ static uint64_t dp11_host_wait_local(void *ctx, uint64_t after, HANDLE stop)
     }
 }
 
-static bool dp11_host_readback(void *ctx, uint32_t slot, void *dst)
+/* Producer: a legacy readback reads the snapshot wait_local claimed; a frame job reads
+ * the staging texture of its slot. */
+static bool dp11_host_readback(void *ctx, uint32_t texture, void *dst)
 {
     dp11_port *p = ctx;
     D3D11_MAPPED_SUBRESOURCE m;
     int idx = p->reading; /* only this thread writes it */
-    bool ok;
-    (void)slot;
-    if (idx < 0)
-        return false;
-    ok = dp11_host_map(p->staging[idx], D3D11_MAP_READ, &m);
+    ID3D11Texture2D *src = idx >= 0 ? p->legacy_staging[idx] : texture < p->textures ? p->staging[texture] : NULL;
+    bool ok = src && dp11_host_map(src, D3D11_MAP_READ, &m);
     if (ok) {
         dp11_copy_rows(dst, p->base.row_pitch, m.pData, m.RowPitch,
                        (size_t)p->base.width * p->base.bytes_per_pixel, p->base.height);
-        ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)p->staging[idx], 0);
+        ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)src, 0);
     }
-    AcquireSRWLockExclusive(&p->lock);
-    p->reading = -1;
-    ReleaseSRWLockExclusive(&p->lock);
+    if (idx >= 0) {
+        AcquireSRWLockExclusive(&p->lock);
+        p->reading = -1;
+        ReleaseSRWLockExclusive(&p->lock);
+    }
     return ok;
 }
 
-static bool dp11_host_upload(void *ctx, uint32_t slot, const void *src, uint64_t value)
+/* Consumer: section -> staging -> local texture, queued on the immediate context. */
+static bool dp11_host_upload(void *ctx, uint32_t texture, const void *src, uint64_t value)
 {
     dp11_port *p = ctx;
     D3D11_MAPPED_SUBRESOURCE m;
-    (void)slot;
-    if (!dp11_host_map(p->staging[0], D3D11_MAP_WRITE, &m)) {
-        /* The worker stops after a failed upload: waiters must not sleep forever. */
+    if (texture >= p->textures || !dp11_host_map(p->staging[0], D3D11_MAP_WRITE, &m)) {
+        /* Waiters must not sleep forever. */
         InterlockedExchange(&p->failed, 1);
         SetEvent(p->event);
         return false;
@@ -954,8 +1423,11 @@ static bool dp11_host_upload(void *ctx, uint32_t slot, const void *src, uint64_t
     dp11_copy_rows(m.pData, m.RowPitch, src, p->base.row_pitch, (size_t)p->base.width * p->base.bytes_per_pixel,
                    p->base.height);
     ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)p->staging[0], 0);
-    ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)p->texture, (ID3D11Resource *)p->staging[0]);
+    ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)p->texture[texture],
+                                     (ID3D11Resource *)p->staging[0]);
     ID3D11DeviceContext_Flush(dp11.context);
+    if (texture < DP11_CONSUMER_TEXTURES)
+        InterlockedExchange64(&p->uploaded[texture], (LONG64)value);
     InterlockedExchange64(&p->local, (LONG64)value);
     SetEvent(p->event);
     return true;

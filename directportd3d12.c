@@ -1012,9 +1012,11 @@ static DP_RESULT dp12_follow_generation(dp12_port *p)
     p->system_ram = (p->base.flags & DP_PORT_SYSTEM_RAM) != 0;
     memset(p->texture_free_at, 0, sizeof(p->texture_free_at));
     if (p->base.transport == DP_TRANSPORT_GPU) {
-        /* Frames of the old generation were on the old fence; waits start over. */
+        /* Frames of the old generation were on the old fence: its pending releases will
+         * never be seen complete there, so their claims go now (the GPU is done: quiesced). */
         AcquireSRWLockExclusive(&p->pending_lock);
-        p->pending_count = 0;
+        while (p->pending_count)
+            dp_ring_unclaim(&p->base, p->base.reader, p->pending[--p->pending_count].slot);
         ReleaseSRWLockExclusive(&p->pending_lock);
     }
     return dp12_build(p, NULL);
@@ -1036,6 +1038,8 @@ DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t ti
     *out_source = NULL;
     if (p->base.held != DP_NO_SLOT)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_acquire_frame: release the frame this handle holds first");
+    if (p->base.host)
+        dp_host_enter_frame_mode(p->base.host);
     r = dp_ring_acquire(&p->base, timeout_ms, &changed, &slot, &frame);
     if (changed) {
         DP_RESULT rebuilt = dp12_follow_generation(p);

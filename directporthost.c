@@ -45,8 +45,7 @@ void dp_host_mark_cpu_written(dp_host *h)
     InterlockedExchange(&h->cpu_written, 1);
 }
 
-/* Leaves legacy follow mode; returns once no follow step is under way. */
-static void dp_host_enter_frame_mode(dp_host *h)
+void dp_host_enter_frame_mode(dp_host *h)
 {
     if (InterlockedExchange(&h->frame_mode, 1))
         return;

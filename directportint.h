@@ -224,6 +224,9 @@ uint8_t *dp_host_slot(dp_host *h, uint32_t slot);
 /* The CPU wrote the section directly (dp12_map_memory): the next legacy publish must not
  * overwrite it with a texture readback. */
 void dp_host_mark_cpu_written(dp_host *h);
+/* Leaves legacy follow mode; returns once no follow step is under way (a consumer calls
+ * it before its first claim: the follow step shares its reader entry). */
+void dp_host_enter_frame_mode(dp_host *h);
 /* Queues a job (see above) and leaves legacy follow mode. Never blocks on the worker. */
 void dp_host_readback(dp_host *h, uint32_t texture, uint32_t slot, uint64_t frame);
 void dp_host_upload(dp_host *h, uint32_t slot, uint32_t texture, uint64_t frame);

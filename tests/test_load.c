@@ -62,7 +62,12 @@ typedef void (*any_fn)(void); /* matches any function type in a cast */
     X(dp11_open_port) \
     X(dp11_get_texture) \
     X(dp11_get_completed_value) \
-    X(dp11_cpu_wait_timeout)
+    X(dp11_cpu_wait_timeout) \
+    X(dp11_begin_frame) \
+    X(dp11_end_frame) \
+    X(dp11_acquire_frame) \
+    X(dp11_release_frame) \
+    X(dp11_resize_port)
 
 #define API_NAME(f) #f,
 static const char *const PUBLIC_API_NAMES[] = { PUBLIC_API(API_NAME) };
