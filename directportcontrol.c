@@ -222,7 +222,10 @@ static DP_RESULT dp_port_take_over(dp_port *p, LUID adapter)
     memset((void *)b->slot, 0, sizeof(b->slot));
     for (uint32_t i = 0; i < DPB_MAX_READERS; i++)
         b->reader[i].claim = 0;
-    p->generation = dp_block_end_change(b);
+    /* Left odd until dp_port_publish_block: consumers wait while the new generation's
+     * objects are made. */
+    p->generation = b->generation + 1;
+    p->publish = DP_PUBLISH_GENERATION;
     return DP_OK;
 }
 
@@ -251,13 +254,12 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
         p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
         if (!p->block)
             return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
-        /* A consumer may open the section as soon as it has a name: until the last store
-         * below publishes the block, it sees a zero magic and reports the port not found. */
+        /* A consumer may open the section as soon as it has a name: until
+         * dp_port_publish_block stores the magic, it reports the port not found. */
         init.magic = 0;
         *p->block = init;
-        MemoryBarrier();
-        p->block->magic = DPB_MAGIC;
         p->generation = 0;
+        p->publish = DP_PUBLISH_MAGIC;
         r = DP_OK;
     }
     if (r != DP_OK)
@@ -268,6 +270,17 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
     if (r == DP_OK)
         p->last_frame = dp_port_published(p);
     return r;
+}
+
+void dp_port_publish_block(dp_port *p)
+{
+    if (p->publish == DP_PUBLISH_MAGIC) {
+        MemoryBarrier();
+        p->block->magic = DPB_MAGIC;
+    } else if (p->publish == DP_PUBLISH_GENERATION) {
+        dp_block_end_change(p->block);
+    }
+    p->publish = DP_PUBLISH_NONE;
 }
 
 /* Copies the block's fields into p, retrying while a change is under way. */
@@ -397,6 +410,10 @@ DP_RESULT dp_wait_event(const dp_port *p, HANDLE event, uint32_t timeout_ms)
 
 void dp_port_release(dp_port *p)
 {
+    /* A takeover that failed half-way still ends its change, so consumers are not
+     * left retrying an odd generation. */
+    if (p->block && p->publish == DP_PUBLISH_GENERATION)
+        dp_port_publish_block(p);
     dp_host_destroy(p->host);
     p->host = NULL;
     if (p->registered)

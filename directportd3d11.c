@@ -735,6 +735,8 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
     r = dp_port_create_block(&p->base, &sec, dp11.luid);
     if (r == DP_OK)
         r = dp11_build(p, &sec);
+    if (r == DP_OK)
+        dp_port_publish_block(&p->base);
     dp_security_free(&sec);
     return dp11_finish(p, r);
 }

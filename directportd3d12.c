@@ -572,6 +572,8 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
         r = dp12_create_lasting(p);
     if (r == DP_OK)
         r = dp12_build(p, &sec);
+    if (r == DP_OK)
+        dp_port_publish_block(&p->base);
     dp_security_free(&sec);
     return dp12_finish(p, r);
 }
@@ -958,6 +960,9 @@ DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target)
         return dp_last_error();
     if (!out_target)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_begin_frame: out_target is NULL");
+    /* Before the frame's fence value exists: a legacy follow step must never see it. */
+    if (p->base.host)
+        dp_host_enter_frame_mode(p->base.host);
     if (p->base.begun == DP_NO_SLOT) {
         r = dp_ring_pick(&p->base, p->base.host ? dp_host_busy(p->base.host) : 0, &slot);
         if (r != DP_OK) {

@@ -115,6 +115,8 @@ typedef struct {
     HANDLE producer_process;/* consumer: SYNCHRONIZE handle on the producer; NULL if unknown */
     dp_host *host;          /* host transport state; NULL on the GPU transport */
     bool registered;        /* producer: listed in the discovery registry */
+    HANDLE registry_section;/* producer: keeps the registry alive while listed */
+    enum { DP_PUBLISH_NONE, DP_PUBLISH_MAGIC, DP_PUBLISH_GENERATION } publish; /* producer: block not yet visible */
     /* Frame protocol. */
     uint32_t begun;         /* producer: slot between begin and end, DP_NO_SLOT outside */
     uint64_t last_frame;    /* producer: last frame value issued; consumer: last acquired */
@@ -123,10 +125,14 @@ typedef struct {
 } dp_port;
 
 /* Creates the control block and notify objects for p (geometry and transport filled
- * in). If the name exists but its producer process is gone, takes it over: the block
- * is rewritten under a new generation and consumers follow at their next acquire.
- * DP_ERROR_NAME_IN_USE if the name's producer is alive. */
+ * in), not yet visible (dp_port_publish_block). If the name exists but its producer
+ * process is gone, takes it over: the block is rewritten under a new generation and
+ * consumers follow at their next acquire. DP_ERROR_NAME_IN_USE if the name's producer
+ * is alive. */
 DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter);
+/* Makes the block created by dp_port_create_block visible to consumers, once every
+ * object of the port exists: a consumer never finds half a port. */
+void dp_port_publish_block(dp_port *p);
 /* Opens and validates p->names.ctl and fills p's geometry from it. DP_ERROR_NOT_FOUND
  * when there is no such section (the caller may then try an external GPU port). Also
  * opens the producer process for disconnect detection. */

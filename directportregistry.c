@@ -6,6 +6,7 @@
  * ([Local|Global]\DirectPort.registry, guarded by the mutex <section>.lock) and
  * removes it at close. An entry whose process is gone (killed producer) counts as
  * free. dp_list_ports reads each live entry's own control block for the details.
+ * A section lives while a handle to it is open: every registered producer keeps one.
  */
 #include "directportint.h"
 
@@ -30,13 +31,14 @@ typedef struct {
     dp_registry *table;
 } dp_registry_view;
 
-/* Opens (creating if create) the registry of a namespace and takes its lock. */
+/* Opens the registry of a namespace (creating its section if create) and takes its lock. */
 static bool dp_registry_lock(dp_registry_view *v, bool global, bool create)
 {
     const wchar_t *section = global ? L"Global\\DirectPort.registry" : L"Local\\DirectPort.registry";
     const wchar_t *mutex = global ? L"Global\\DirectPort.registry.lock" : L"Local\\DirectPort.registry.lock";
     memset(v, 0, sizeof(*v));
-    v->mutex = dp_track(create ? CreateMutexW(NULL, FALSE, mutex) : OpenMutexW(SYNCHRONIZE, FALSE, mutex));
+    /* The mutex, like the section, is gone when no handle is open: always create-or-open it. */
+    v->mutex = dp_track(CreateMutexW(NULL, FALSE, mutex));
     if (!v->mutex)
         return false;
     if (create)
@@ -52,8 +54,18 @@ static bool dp_registry_lock(dp_registry_view *v, bool global, bool create)
         return false;
     }
     /* WAIT_ABANDONED: a process died holding the lock; the table is still consistent
-     * entry by entry, because a half-written entry has no pid yet. */
-    WaitForSingleObject(v->mutex, INFINITE);
+     * entry by entry, because a half-written entry has no pid yet. Discovery is a
+     * convenience: a lock held too long never stalls the create or close behind it. */
+    switch (WaitForSingleObject(v->mutex, 2000)) {
+    case WAIT_OBJECT_0:
+    case WAIT_ABANDONED:
+        break;
+    default:
+        UnmapViewOfFile(v->table);
+        dp_close_handle(&v->section);
+        dp_close_handle(&v->mutex);
+        return false;
+    }
     if (v->table->magic != DP_REGISTRY_MAGIC) {
         memset(v->table, 0, sizeof(*v->table));
         v->table->magic = DP_REGISTRY_MAGIC;
@@ -61,11 +73,15 @@ static bool dp_registry_lock(dp_registry_view *v, bool global, bool create)
     return true;
 }
 
-static void dp_registry_unlock(dp_registry_view *v)
+/* Unlocks; *keep (if given) takes over the section handle instead of closing it. */
+static void dp_registry_unlock(dp_registry_view *v, HANDLE *keep)
 {
     ReleaseMutex(v->mutex);
     UnmapViewOfFile(v->table);
-    dp_close_handle(&v->section);
+    if (keep)
+        *keep = v->section;
+    else
+        dp_close_handle(&v->section);
     dp_close_handle(&v->mutex);
 }
 
@@ -89,21 +105,22 @@ void dp_registry_add(dp_port *p)
         free_entry->pid = GetCurrentProcessId();
         p->registered = true;
     }
-    dp_registry_unlock(&v);
+    dp_registry_unlock(&v, p->registered ? &p->registry_section : NULL);
 }
 
 void dp_registry_remove(dp_port *p)
 {
     dp_registry_view v;
     p->registered = false;
-    if (!dp_registry_lock(&v, (p->flags & DP_PORT_GLOBAL) != 0, false))
-        return;
-    for (uint32_t i = 0; i < DP_REGISTRY_ENTRIES; i++) {
-        dp_registry_entry *e = &v.table->entry[i];
-        if (e->pid == GetCurrentProcessId() && !wcscmp(e->ctl, p->names.ctl))
-            memset(e, 0, sizeof(*e));
+    if (dp_registry_lock(&v, (p->flags & DP_PORT_GLOBAL) != 0, false)) {
+        for (uint32_t i = 0; i < DP_REGISTRY_ENTRIES; i++) {
+            dp_registry_entry *e = &v.table->entry[i];
+            if (e->pid == GetCurrentProcessId() && !wcscmp(e->ctl, p->names.ctl))
+                memset(e, 0, sizeof(*e));
+        }
+        dp_registry_unlock(&v, NULL);
     }
-    dp_registry_unlock(&v);
+    dp_close_handle(&p->registry_section);
 }
 
 /* Fills info from the control block section named ctl; false if it is not a live port. */
@@ -161,7 +178,7 @@ uint32_t dp_list_ports(DP_PORT_INFO *out, uint32_t capacity)
                 out[total] = info;
             total++;
         }
-        dp_registry_unlock(&v);
+        dp_registry_unlock(&v, NULL);
     }
     return total;
 }

@@ -347,7 +347,8 @@ static void cpu_round_trip(bool port, DP_TRANSPORT transport)
         dp12_unmap_memory(h);
         dp12_signal_fence(h, 41);
         c = dptest_spawn(L"consumer_map \"%ls\" \"%ls\" 41 %ls", tex, fence, port ? L"port" : L"legacy");
-        ok(dptest_wait_child(&c, 60000, &code) && code == 0, "consumer process exit code %lu", code);
+        code = dptest_wait_child(&c, 60000, &code) ? code : 0xFFFFFFFFu;
+        ok(code == 0, "consumer process exit code %lu", code);
     }
     dp12_close(h);
 }
@@ -373,7 +374,8 @@ static void gpu_round_trip(bool port, DP_TRANSPORT transport)
         ok(tu_gpu_write(&g, dp12_get_resource(h), 4, 77), "writing the frame");
         ok(dp12_queue_signal(h, g.queue, 77), "queue signal: %s", dp_last_error_message());
         c = dptest_spawn(L"consumer_gpu \"%ls\" \"%ls\" 77 %ls", tex, fence, port ? L"port" : L"legacy");
-        ok(dptest_wait_child(&c, 60000, &code) && code == 0, "consumer process exit code %lu", code);
+        code = dptest_wait_child(&c, 60000, &code) ? code : 0xFFFFFFFFu;
+        ok(code == 0, "consumer process exit code %lu", code);
     }
     tu_gpu_free(&g);
     dp12_close(h);
@@ -481,7 +483,8 @@ DP_TEST(d3d12_producer_exit_disconnects_consumer)
         dp12_close(h);
     }
     SetEvent(go);
-    ok(dptest_wait_child(&c, 30000, &code) && code == 0, "producer exit code %lu", code);
+    code = dptest_wait_child(&c, 30000, &code) ? code : 0xFFFFFFFFu;
+    ok(code == 0, "producer exit code %lu", code);
     CloseHandle(go);
     dp12_shutdown();
 }

@@ -205,10 +205,12 @@ static void ring_stream(const char *what, int consumers, int frames, int pace_ms
         cons[i] = dptest_spawn(L"ring_consumer %ls", name);
     for (int i = 0; i < consumers; i++) {
         code = 99;
-        ok(dptest_wait_child(&cons[i], 100000, &code) && code == 0, "consumer %d exit code %lu", i, code);
+        code = dptest_wait_child(&cons[i], 100000, &code) ? code : 0xFFFFFFFFu;
+        ok(code == 0, "consumer %d exit code %lu", i, code);
     }
     code = 99;
-    ok(dptest_wait_child(&prod, 100000, &code) && code == 0, "producer exit code %lu", code);
+    code = dptest_wait_child(&prod, 100000, &code) ? code : 0xFFFFFFFFu;
+    ok(code == 0, "producer exit code %lu", code);
     CloseHandle(sems[0]);
     CloseHandle(sems[1]);
     CloseHandle(finished);
@@ -285,7 +287,8 @@ DP_TEST(ring_legacy_producer_frame_consumer)
             ok(dp12_cpu_wait_timeout(h, v, 10000) == DP_OK, "own signal %llu", (unsigned long long)v);
             Sleep(15);
         }
-        ok(dptest_wait_child(&c, 60000, &code) && code == 0, "consumer exit code %lu", code);
+        code = dptest_wait_child(&c, 60000, &code) ? code : 0xFFFFFFFFu;
+        ok(code == 0, "consumer exit code %lu", code);
     }
     tu_gpu_free(&g);
     dp12_close(h);
@@ -351,7 +354,8 @@ DP_TEST(ring_frame_producer_legacy_consumer)
         dp12_close(h);
     }
     SetEvent(step);
-    ok(dptest_wait_child(&c, 60000, &code) && code == 0, "producer exit code %lu", code);
+    code = dptest_wait_child(&c, 60000, &code) ? code : 0xFFFFFFFFu;
+    ok(code == 0, "producer exit code %lu", code);
     CloseHandle(step);
     tu_gpu_free(&g);
     dp12_shutdown();
@@ -602,7 +606,8 @@ DP_TEST(ring_resize_mid_stream)
         ok(old_size > 0 && new_size > 0, "frames of both sizes: %ld old, %ld new", old_size, new_size);
         dp12_close(h);
     }
-    ok(dptest_wait_child(&c, 60000, &code) && code == 0, "producer exit code %lu", code);
+    code = dptest_wait_child(&c, 60000, &code) ? code : 0xFFFFFFFFu;
+    ok(code == 0, "producer exit code %lu", code);
     CloseHandle(ready);
     tu_gpu_free(&g);
     dp12_shutdown();
