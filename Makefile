@@ -2,8 +2,9 @@
 #
 #   make            build/directport.dll, import libraries, test and client programs
 #   make check      install missing Debian packages (root), build, run the tests
-#                   under Wine (+ Xvfb) and the native unit tests; T=substring
-#                   runs only the cases whose name contains it
+#                   under Wine (+ Xvfb) and the native unit tests (which include a
+#                   30 s fuzz run); T=substring runs only the cases whose name contains it
+#   make fuzz       run the libFuzzer target for FUZZ_SECONDS (default 600)
 #   make install    PREFIX=/somewhere [DESTDIR=...]
 #   make clean
 #
@@ -31,7 +32,7 @@ endif
 CORE_SRCS = directporterror.c directporthandle.c directportblock.c directportnames.c \
             directportcontrol.c directportguid.c \
             directportsecurity.c directporthost.c directportring.c directportregistry.c \
-            directportd3d12.c directportd3d11.c
+            directportd3d12.c directportd3d11.c adapters/gl/dpgl.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/obj/%.o)
 RC_OBJ    = $(B)/obj/directport.res.o
 
@@ -62,10 +63,31 @@ NATIVE_OBJS = $(addprefix $(B)/native/obj/,$(NATIVE_TEST_SRCS:.c=.o) \
                 $(NATIVE_CORE_SRCS:.c=.o) tests/dptest_main.o)
 NATIVE_UNIT = $(if $(NATIVE_TEST_SRCS),$(B)/native/unit)
 
-ALL_TARGETS = $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB) $(TEST_EXE) $(CLIENT_C) $(CLIENT_CPP) \
-              $(NATIVE_UNIT)
+# ---- fuzzing (clang libFuzzer + ASan/UBSan) ---------------------------------------------
+# build/fuzz/fuzz_block fuzzes the control block validator and the name rules; its seed
+# corpus comes from tests/fuzz/make_seed.c. Built by `make` when $(FUZZCC) links a
+# libFuzzer program (Debian: clang + libclang-rt-14-dev, which tools/setup-debian.sh
+# installs); `make check` runs it for 30 s as the native case fuzz_block_30s (skipped
+# when it is not built), `make fuzz` for FUZZ_SECONDS. See tests/fuzz/README.md.
+FUZZCC       ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS   = -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -I.
+FUZZ_DIR      = $(B)/fuzz
+FUZZ_BIN      = $(FUZZ_DIR)/fuzz_block
+FUZZ_SEED     = $(FUZZ_DIR)/make_seed
+FUZZ_CORPUS   = $(FUZZ_DIR)/corpus
+FUZZ_STAMP    = $(FUZZ_DIR)/corpus.seeded
+FUZZ_SRCS     = tests/fuzz/fuzz_block.c directportblock.c directportnames.c
+FUZZ_ARGS     = -max_len=1024 -timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/
+FUZZ_OK      := $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' | \
+                  $(FUZZCC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1 && echo yes)
+FUZZ_TARGETS  = $(if $(FUZZ_OK),$(FUZZ_BIN) $(FUZZ_STAMP))
 
-.PHONY: all check setup install clean
+ALL_TARGETS = $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB) $(TEST_EXE) $(CLIENT_C) $(CLIENT_CPP) \
+              $(NATIVE_UNIT) $(FUZZ_TARGETS)
+
+.PHONY: all check setup install clean fuzz
 all: $(ALL_TARGETS)
 	@:
 
@@ -110,11 +132,30 @@ $(CLIENT_C): $(B)/obj/tests/client/client_c.o $(IMPLIB)
 $(CLIENT_CPP): $(B)/obj/tests/client/client_cpp.o $(IMPLIB)
 	$(CXX) -static-libgcc -static-libstdc++ -o $@ $< $(IMPLIB)
 
+# test_fuzz.c runs the fuzzer and replays tests/fuzz/regressions/: absolute paths.
+$(B)/native/obj/tests/native/test_fuzz.o: HOST_XCFLAGS = -DDP_FUZZ_DIR='"$(abspath $(FUZZ_DIR))"' \
+    -DDP_FUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions"'
 $(B)/native/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(HOSTCC) $(HOST_CFLAGS) -I. -Itests $(DEPFLAGS) -c -o $@ $<
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_XCFLAGS) -I. -Itests $(DEPFLAGS) -c -o $@ $<
 $(B)/native/unit: $(NATIVE_OBJS)
 	$(HOSTCC) $(HOST_CFLAGS) -pthread -o $@ $(NATIVE_OBJS)
+
+$(FUZZ_BIN): $(FUZZ_SRCS) directportblock.h
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS)
+$(FUZZ_SEED): tests/fuzz/make_seed.c directportblock.c directportblock.h
+	@mkdir -p $(@D)
+	$(HOSTCC) $(HOST_CFLAGS) -I. -o $@ tests/fuzz/make_seed.c directportblock.c
+# The seeds go into the corpus libFuzzer grows (kept between runs, in build/ only).
+$(FUZZ_STAMP): $(FUZZ_SEED)
+	@mkdir -p $(FUZZ_CORPUS)
+	$(FUZZ_SEED) $(FUZZ_CORPUS)
+	@touch $@
+
+# A long run; a crash stops it, names the input it saved and fails.
+fuzz: $(FUZZ_BIN) $(FUZZ_STAMP)
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS) $(FUZZ_CORPUS)
 
 -include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d $(B)/obj/tests/client/*.d \
                     $(B)/native/obj/*.d $(B)/native/obj/tests/*.d $(B)/native/obj/tests/native/*.d)

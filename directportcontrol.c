@@ -272,6 +272,18 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
     return r;
 }
 
+DP_RESULT dp_port_security(dp_port *p, const wchar_t *sddl, dp_security *out)
+{
+    if (sddl && !p->sddl) {
+        size_t n = wcslen(sddl) + 1;
+        p->sddl = HeapAlloc(GetProcessHeap(), 0, n * sizeof(wchar_t));
+        if (!p->sddl)
+            return dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
+        memcpy(p->sddl, sddl, n * sizeof(wchar_t));
+    }
+    return dp_security_make(out, p->flags, p->sddl);
+}
+
 void dp_port_publish_block(dp_port *p)
 {
     if (p->publish == DP_PUBLISH_MAGIC) {
@@ -430,6 +442,9 @@ void dp_port_release(dp_port *p)
     dp_close_handle(&p->notify_section);
     dp_close_handle(&p->ctl_section);
     dp_close_handle(&p->producer_process);
+    if (p->sddl)
+        HeapFree(GetProcessHeap(), 0, p->sddl);
+    p->sddl = NULL;
 }
 
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info)

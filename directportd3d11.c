@@ -712,13 +712,9 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
                                       "DP_TRANSPORT_AUTO or DP_TRANSPORT_HOST", dp11.share_missing);
         return NULL;
     }
-    if (dp_security_make(&sec, a->flags, a->sddl) != DP_OK)
-        return NULL;
     p = dp11_port_new();
-    if (!p) {
-        dp_security_free(&sec);
+    if (!p)
         return NULL;
-    }
     p->base.producer = true;
     p->base.legacy = a->legacy;
     p->base.transport = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
@@ -729,6 +725,9 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
     p->base.flags = a->flags;
     p->base.names = *names;
     dpb_format_info((uint32_t)a->format, &p->base.dxgi_format, &p->base.bytes_per_pixel);
+    r = dp_port_security(&p->base, a->sddl, &sec);
+    if (r != DP_OK)
+        return dp11_finish(p, r);
 
     /* The control block claims the name first, so a taken name fails before anything
      * of the existing port is touched. */
@@ -1316,7 +1315,7 @@ DP_RESULT dp11_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
         return dp_fail(DP_ERROR_UNSUPPORTED, "dp11_resize_port: a legacy GPU port's texture has a fixed name");
     if (width == p->base.width && height == p->base.height)
         return DP_OK;
-    r = dp_security_make(&sec, p->base.flags, NULL);
+    r = dp_port_security(&p->base, NULL, &sec);
     if (r != DP_OK)
         return r;
     /* Build the new generation's objects under its names first, then switch the block,

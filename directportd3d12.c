@@ -538,22 +538,16 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
     DP_RESULT r;
     bool gpu;
 
-    r = dp_security_make(&sec, a->flags, a->sddl);
-    if (r != DP_OK)
-        return NULL;
     gpu = a->transport != DP_TRANSPORT_HOST && dp12_device_can_share();
     if (a->transport == DP_TRANSPORT_GPU && !gpu) {
-        dp_security_free(&sec);
         dp_fail(DP_ERROR_UNSUPPORTED, "DP_TRANSPORT_GPU: this driver does not implement NT shared handles "
                                       "(ID3D12Device::CreateSharedHandle returns E_NOTIMPL); use "
                                       "DP_TRANSPORT_AUTO or DP_TRANSPORT_HOST");
         return NULL;
     }
     p = dp12_port_new(true);
-    if (!p) {
-        dp_security_free(&sec);
+    if (!p)
         return NULL;
-    }
     p->base.legacy = a->legacy;
     p->base.transport = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
     p->base.format = a->format;
@@ -564,6 +558,9 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
     p->base.names = *names;
     dpb_format_info((uint32_t)a->format, &p->base.dxgi_format, &p->base.bytes_per_pixel);
     p->system_ram = (a->flags & DP_PORT_SYSTEM_RAM) != 0;
+    r = dp_port_security(&p->base, a->sddl, &sec);
+    if (r != DP_OK)
+        return dp12_finish(p, r);
 
     /* The control block claims the name first, so a taken name fails before anything
      * of the existing port is touched. */
@@ -1156,7 +1153,7 @@ DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
         return dp_fail(DP_ERROR_UNSUPPORTED, "dp12_resize_port: a legacy GPU port's texture has a fixed name");
     if (width == p->base.width && height == p->base.height)
         return DP_OK;
-    r = dp_security_make(&sec, p->base.flags, NULL);
+    r = dp_port_security(&p->base, NULL, &sec);
     if (r != DP_OK)
         return r;
     /* Build the new generation's objects under its names first, then switch the block,

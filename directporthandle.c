@@ -97,7 +97,7 @@ static void *dp_handle_lookup(DP_HANDLE h, dp_kind kind, bool any, bool take, dp
             dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: handle is NULL", fn);
         else if (i >= 0)
             dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: handle belongs to the %s core", fn,
-                    dp_handles[i].kind == DP_KIND_D3D11 ? "dp11" : "dp12");
+                    dp_handles[i].kind == DP_KIND_D3D11 ? "dp11" : dp_handles[i].kind == DP_KIND_GL ? "dpgl" : "dp12");
         else
             dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: not a live DirectPort handle (closed or foreign)",
                     fn);

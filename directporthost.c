@@ -90,6 +90,11 @@ uint32_t dp_host_busy(dp_host *h)
     return busy;
 }
 
+void dp_host_kick(dp_host *h)
+{
+    SetEvent(h->kick);
+}
+
 void dp_host_drain(dp_host *h)
 {
     WaitForSingleObject(h->idle, INFINITE);
@@ -184,14 +189,18 @@ static void dp_host_follow_consumer(dp_host *h)
     AcquireSRWLockShared(&h->follow);
     claimed = !h->frame_mode && p->block->generation == p->generation &&
               dp_ring_claim(p, h->followed, &slot, &frame) == DP_OK;
+    bool uploaded = false;
     if (claimed) {
-        if (h->ops->upload(h->ctx, 0, dp_host_slot(h, slot), frame)) {
+        uploaded = h->ops->upload(h->ctx, 0, dp_host_slot(h, slot), frame);
+        if (uploaded) {
             dp_stats_copied(h->slot_size);
             h->followed = frame;
         }
         dp_ring_unclaim(p, p->reader, slot);
     }
     ReleaseSRWLockShared(&h->follow);
+    if (claimed && !uploaded)
+        WaitForSingleObject(h->kick, INFINITE);
     if (claimed)
         return;
     /* Nothing new (or the port moved to a new generation, which the handle follows at

@@ -56,7 +56,7 @@ void dp_error_process_detach(void);
 
 /* ---- Handles and accounting (directporthandle.c) ------------------------------------- */
 
-typedef enum { DP_KIND_D3D12 = 1, DP_KIND_D3D11 = 2 } dp_kind;
+typedef enum { DP_KIND_D3D12 = 1, DP_KIND_D3D11 = 2, DP_KIND_GL = 3 } dp_kind;
 
 /* Registers obj and returns its handle: a tagged value, never a pointer, so a closed
  * or foreign handle is recognised rather than dereferenced. NULL when the table is full. */
@@ -116,6 +116,7 @@ typedef struct {
     dp_host *host;          /* host transport state; NULL on the GPU transport */
     bool registered;        /* producer: listed in the discovery registry */
     HANDLE registry_section;/* producer: keeps the registry alive while listed */
+    wchar_t *sddl;          /* producer: the creator's SDDL (HeapAlloc'd), for objects made later */
     enum { DP_PUBLISH_NONE, DP_PUBLISH_MAGIC, DP_PUBLISH_GENERATION } publish; /* producer: block not yet visible */
     /* Frame protocol. */
     uint32_t begun;         /* producer: slot between begin and end, DP_NO_SLOT outside */
@@ -130,6 +131,9 @@ typedef struct {
  * consumers follow at their next acquire. DP_ERROR_NAME_IN_USE if the name's producer
  * is alive. */
 DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter);
+/* The security descriptor of p's objects: from sddl (kept for objects made later,
+ * on resize) or, when NULL, from what p was created with. */
+DP_RESULT dp_port_security(dp_port *p, const wchar_t *sddl, dp_security *out);
 /* Makes the block created by dp_port_create_block visible to consumers, once every
  * object of the port exists: a consumer never finds half a port. */
 void dp_port_publish_block(dp_port *p);
@@ -216,7 +220,8 @@ typedef struct {
     uint64_t (*wait_local)(void *ctx, uint64_t after, HANDLE kick);
     /* Producer: copy local texture `texture` into dst (row_pitch × height bytes). */
     bool (*readback)(void *ctx, uint32_t texture, void *dst);
-    /* Consumer: copy src into local texture `texture`, then move the local fence to value. */
+    /* Consumer: copy src into local texture `texture`, then move the local fence to value.
+     * false: not now (the worker waits for dp_host_kick before it tries again). */
     bool (*upload)(void *ctx, uint32_t texture, const void *src, uint64_t value);
 } dp_host_ops;
 
@@ -236,6 +241,9 @@ void dp_host_enter_frame_mode(dp_host *h);
 /* Queues a job (see above) and leaves legacy follow mode. Never blocks on the worker. */
 void dp_host_readback(dp_host *h, uint32_t texture, uint32_t slot, uint64_t frame);
 void dp_host_upload(dp_host *h, uint32_t slot, uint32_t texture, uint64_t frame);
+/* Wakes the worker: a consumer's backend that refused an upload (no free buffer) has
+ * one again. */
+void dp_host_kick(dp_host *h);
 /* Producer: slots whose readback is queued or running (bit per slot). */
 uint32_t dp_host_busy(dp_host *h);
 /* Blocks until the worker has run every queued job (resize). */

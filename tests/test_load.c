@@ -63,6 +63,15 @@ typedef void (*any_fn)(void); /* matches any function type in a cast */
     X(dp11_get_texture) \
     X(dp11_get_completed_value) \
     X(dp11_cpu_wait_timeout) \
+    X(dpgl_create) \
+    X(dpgl_open) \
+    X(dpgl_publish_framebuffer) \
+    X(dpgl_publish_texture) \
+    X(dpgl_acquire) \
+    X(dpgl_release) \
+    X(dpgl_mode) \
+    X(dpgl_port) \
+    X(dpgl_close) \
     X(dp11_begin_frame) \
     X(dp11_end_frame) \
     X(dp11_acquire_frame) \
