@@ -18,8 +18,11 @@
  * FREE -> (worker) FILLING -> READY -> (caller) UPLOADING -> FREE on the consumer; each
  * change is one interlocked store by the side that owns the buffer in that state.
  *
- * INTEROP mode (WGL_NV_DX_interop2 over the GPU transport) is detected by its functions;
- * the ports this build creates and opens through GL use COPY (docs/gl-adapter.md).
+ * INTEROP mode binds a GPU-transport port's D3D11 slot textures (the dp11 core) into GL
+ * with WGL_NV_DX_interop2, detected by its extension string and its functions: the
+ * producer blits its framebuffer into the locked slot texture (flipping rows on the
+ * GPU) and ends the frame on the D3D11 side after the unlock; the consumer acquires on
+ * the D3D11 side (a GPU-side wait) and locks the slot texture for GL until release.
  */
 #include "directportint.h"
 
@@ -40,6 +43,8 @@ typedef struct {
     HDC(WINAPI *GetCurrentDC)(void);
     PROC(WINAPI *GetProcAddress)(LPCSTR);
     void(APIENTRY *GetIntegerv)(GLenum, GLint *);
+    void(APIENTRY *Enable)(GLenum);
+    void(APIENTRY *Disable)(GLenum);
     void(APIENTRY *BindTexture)(GLenum, GLuint);
     void(APIENTRY *GenTextures)(GLsizei, GLuint *);
     void(APIENTRY *DeleteTextures)(GLsizei, const GLuint *);
@@ -62,7 +67,27 @@ typedef struct {
     PFNGLCLIENTWAITSYNCPROC ClientWaitSync;
     PFNGLDELETESYNCPROC DeleteSync;
     PFNGLBINDFRAMEBUFFERPROC BindFramebuffer;
+    /* INTEROP only. */
+    PFNGLGENFRAMEBUFFERSPROC GenFramebuffers;
+    PFNGLDELETEFRAMEBUFFERSPROC DeleteFramebuffers;
+    PFNGLFRAMEBUFFERTEXTURE2DPROC FramebufferTexture2D;
+    PFNGLBLITFRAMEBUFFERPROC BlitFramebuffer;
+    PFNWGLGETEXTENSIONSSTRINGARBPROC GetExtensionsStringARB;
+    PFNWGLDXOPENDEVICENVPROC DXOpenDeviceNV;
+    PFNWGLDXCLOSEDEVICENVPROC DXCloseDeviceNV;
+    PFNWGLDXREGISTEROBJECTNVPROC DXRegisterObjectNV;
+    PFNWGLDXUNREGISTEROBJECTNVPROC DXUnregisterObjectNV;
+    PFNWGLDXLOCKOBJECTSNVPROC DXLockObjectsNV;
+    PFNWGLDXUNLOCKOBJECTSNVPROC DXUnlockObjectsNV;
+    PFNWGLDXSETRESOURCESHAREHANDLENVPROC DXSetResourceShareHandleNV;
 } dpgl_gl;
+
+/* A D3D11 slot texture registered with GL (INTEROP). */
+typedef struct {
+    ID3D11Texture2D *texture;
+    GLuint name;
+    HANDLE object;
+} dpgl_interop_object;
 
 typedef struct {
     GLuint name;
@@ -86,6 +111,13 @@ struct DPGL_PORT {
     volatile LONG64 harvested;  /* producer: newest frame whose readback finished on the GPU */
     HANDLE ready;               /* consumer: auto-reset, set by the worker for a READY buffer */
     bool held;
+    /* INTEROP. */
+    DPGL_MODE mode;
+    DP_HANDLE dx;               /* the dp11 handle of the port */
+    HANDLE dx_device;           /* wglDXOpenDeviceNV */
+    dpgl_interop_object object[DPB_MAX_SLOTS];
+    HANDLE locked;              /* consumer: the object locked for the frame held */
+    GLuint blit_fbo;            /* producer: draws into the locked slot texture */
 };
 
 /* ---- Entry points and state ------------------------------------------------------------ */
@@ -106,6 +138,8 @@ static bool dpgl_load(dpgl_gl *gl)
     DPGL_WGL(GetCurrentDC, "wglGetCurrentDC");
     DPGL_WGL(GetProcAddress, "wglGetProcAddress");
     DPGL_WGL(GetIntegerv, "glGetIntegerv");
+    DPGL_WGL(Enable, "glEnable");
+    DPGL_WGL(Disable, "glDisable");
     DPGL_WGL(BindTexture, "glBindTexture");
     DPGL_WGL(GenTextures, "glGenTextures");
     DPGL_WGL(DeleteTextures, "glDeleteTextures");
@@ -142,6 +176,18 @@ static bool dpgl_load_context(dpgl_gl *gl)
     DPGL_EXT(ClientWaitSync, "glClientWaitSync");
     DPGL_EXT(DeleteSync, "glDeleteSync");
     DPGL_EXT(BindFramebuffer, "glBindFramebuffer");
+    DPGL_EXT(GenFramebuffers, "glGenFramebuffers");
+    DPGL_EXT(DeleteFramebuffers, "glDeleteFramebuffers");
+    DPGL_EXT(FramebufferTexture2D, "glFramebufferTexture2D");
+    DPGL_EXT(BlitFramebuffer, "glBlitFramebuffer");
+    DPGL_EXT(GetExtensionsStringARB, "wglGetExtensionsStringARB");
+    DPGL_EXT(DXOpenDeviceNV, "wglDXOpenDeviceNV");
+    DPGL_EXT(DXCloseDeviceNV, "wglDXCloseDeviceNV");
+    DPGL_EXT(DXRegisterObjectNV, "wglDXRegisterObjectNV");
+    DPGL_EXT(DXUnregisterObjectNV, "wglDXUnregisterObjectNV");
+    DPGL_EXT(DXLockObjectsNV, "wglDXLockObjectsNV");
+    DPGL_EXT(DXUnlockObjectsNV, "wglDXUnlockObjectsNV");
+    DPGL_EXT(DXSetResourceShareHandleNV, "wglDXSetResourceShareHandleNV");
 #undef DPGL_EXT
     return gl->GenBuffers && gl->DeleteBuffers && gl->BindBuffer && gl->BufferStorage && gl->MapBufferRange &&
            gl->UnmapBuffer && gl->FenceSync && gl->ClientWaitSync && gl->DeleteSync && gl->BindFramebuffer;
@@ -149,8 +195,9 @@ static bool dpgl_load_context(dpgl_gl *gl)
 
 /* What any dpgl call may change, saved on entry and put back on the way out. */
 typedef struct {
-    GLint read_fbo, read_buffer, pack_buffer, unpack_buffer, texture;
+    GLint read_fbo, draw_fbo, read_buffer, pack_buffer, unpack_buffer, texture;
     GLint pack[4], unpack[4];
+    GLint scissor_test, srgb;
 } dpgl_state;
 
 static const GLenum dpgl_pack_names[4] = {GL_PACK_ALIGNMENT, GL_PACK_ROW_LENGTH, GL_PACK_SKIP_ROWS,
@@ -161,6 +208,9 @@ static const GLenum dpgl_unpack_names[4] = {GL_UNPACK_ALIGNMENT, GL_UNPACK_ROW_L
 static void dpgl_save(const dpgl_gl *gl, dpgl_state *s)
 {
     gl->GetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &s->read_fbo);
+    gl->GetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &s->draw_fbo);
+    gl->GetIntegerv(GL_SCISSOR_TEST, &s->scissor_test);
+    gl->GetIntegerv(GL_FRAMEBUFFER_SRGB, &s->srgb);
     gl->GetIntegerv(GL_READ_BUFFER, &s->read_buffer);
     gl->GetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &s->pack_buffer);
     gl->GetIntegerv(GL_PIXEL_UNPACK_BUFFER_BINDING, &s->unpack_buffer);
@@ -192,6 +242,137 @@ static void dpgl_restore(const dpgl_gl *gl, const dpgl_state *s)
     /* The read buffer belongs to the framebuffer that was bound when it was read. */
     gl->BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)s->read_fbo);
     gl->ReadBuffer((GLenum)s->read_buffer);
+    gl->BindFramebuffer(GL_DRAW_FRAMEBUFFER, (GLuint)s->draw_fbo);
+    (s->scissor_test ? gl->Enable : gl->Disable)(GL_SCISSOR_TEST);
+    (s->srgb ? gl->Enable : gl->Disable)(GL_FRAMEBUFFER_SRGB);
+}
+
+/* ---- INTEROP ------------------------------------------------------------------------------ */
+
+/* Whether the current context offers WGL_NV_DX_interop2: its name and its functions. */
+static bool dpgl_interop_available(const dpgl_gl *gl)
+{
+    const char *ext = gl->GetExtensionsStringARB ? gl->GetExtensionsStringARB(gl->GetCurrentDC()) : NULL;
+    return ext && strstr(ext, "WGL_NV_DX_interop2") && gl->DXOpenDeviceNV && gl->DXCloseDeviceNV &&
+           gl->DXRegisterObjectNV && gl->DXUnregisterObjectNV && gl->DXLockObjectsNV && gl->DXUnlockObjectsNV &&
+           gl->GenFramebuffers && gl->FramebufferTexture2D && gl->BlitFramebuffer;
+}
+
+static void dpgl_interop_forget(DPGL_PORT *p, bool gl_current)
+{
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
+        dpgl_interop_object *o = &p->object[i];
+        if (gl_current && o->object)
+            p->gl.DXUnregisterObjectNV(p->dx_device, o->object);
+        if (gl_current && o->name)
+            p->gl.DeleteTextures(1, &o->name);
+        memset(o, 0, sizeof(*o));
+    }
+}
+
+/* The GL side of a D3D11 slot texture, registered at first use. */
+static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GLenum access)
+{
+    dpgl_interop_object *o = NULL;
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
+        if (p->object[i].texture == texture)
+            return p->object[i].object;
+        if (!o && !p->object[i].texture)
+            o = &p->object[i];
+    }
+    if (!o) {
+        /* A new generation's textures: the old registrations are stale. */
+        dpgl_interop_forget(p, true);
+        o = &p->object[0];
+    }
+    p->gl.GenTextures(1, &o->name);
+    o->object = p->gl.DXRegisterObjectNV(p->dx_device, texture, o->name, GL_TEXTURE_2D, access);
+    if (!o->object) {
+        p->gl.DeleteTextures(1, &o->name);
+        memset(o, 0, sizeof(*o));
+        dp_fail(DP_ERROR_DEVICE, "wglDXRegisterObjectNV failed: Win32 error %lu", GetLastError());
+        return NULL;
+    }
+    o->texture = texture;
+    return o->object;
+}
+
+/* Binds p to the dp11 handle dx (a GPU-transport port) through the interop device. */
+static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
+{
+    p->dx = dx;
+    p->dx_device = p->gl.DXOpenDeviceNV(dp11_get_device());
+    if (!p->dx_device)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXOpenDeviceNV failed: Win32 error %lu", GetLastError());
+    if (p->base.producer)
+        p->gl.GenFramebuffers(1, &p->blit_fbo);
+    p->mode = DPGL_MODE_INTEROP;
+    return DP_OK;
+}
+
+/* Producer: the framebuffer region into the next slot texture, flipped to top row first. */
+static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h)
+{
+    ID3D11Texture2D *target = NULL;
+    DP_PORT_INFO info;
+    HANDLE object;
+    dpgl_state s;
+    DP_RESULT r = DP_OK;
+
+    dp_get_port_info(p->dx, &info);
+    if ((uint32_t)w != info.width || (uint32_t)h != info.height) {
+        dpgl_interop_forget(p, true);
+        r = dp11_resize_port(p->dx, (uint32_t)w, (uint32_t)h);
+    }
+    if (r == DP_OK)
+        r = dp11_begin_frame(p->dx, &target);
+    if (r != DP_OK)
+        return r;
+    object = dpgl_interop_object_for(p, target, WGL_ACCESS_WRITE_DISCARD_NV);
+    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
+        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: wglDXLockObjectsNV failed");
+    dpgl_save(&p->gl, &s);
+    p->gl.Disable(GL_SCISSOR_TEST);
+    p->gl.Disable(GL_FRAMEBUFFER_SRGB);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+    if (!fbo)
+        p->gl.ReadBuffer(GL_BACK);
+    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
+        if (p->object[i].object == object)
+            p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name, 0);
+    /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
+    p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    dpgl_restore(&p->gl, &s);
+    p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+    return dp11_end_frame(p->dx, NULL);
+}
+
+static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture, uint64_t *out_frame)
+{
+    ID3D11Texture2D *source = NULL;
+    HANDLE object;
+    DP_RESULT r = dp11_acquire_frame(p->dx, timeout_ms, &source, out_frame);
+    if (r != DP_OK)
+        return r;
+    object = dpgl_interop_object_for(p, source, WGL_ACCESS_READ_ONLY_NV);
+    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object)) {
+        dp11_release_frame(p->dx);
+        return dp_fail(DP_ERROR_DEVICE, "dpgl_acquire: wglDXLockObjectsNV failed");
+    }
+    p->locked = object;
+    p->held = true;
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
+        if (p->object[i].object == object)
+            *out_texture = p->object[i].name;
+    return DP_OK;
+}
+
+static void dpgl_interop_release(DPGL_PORT *p)
+{
+    p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
+    p->locked = NULL;
+    dp11_release_frame(p->dx);
 }
 
 /* ---- Ports --------------------------------------------------------------------------------- */
@@ -293,6 +474,16 @@ static void dpgl_destroy(DPGL_PORT *p)
     p->base.host = NULL;
     if (current)
         dpgl_save(&p->gl, &s);
+    if (p->mode == DPGL_MODE_INTEROP) {
+        if (current && p->locked)
+            p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
+        dpgl_interop_forget(p, current);
+        if (current && p->blit_fbo)
+            p->gl.DeleteFramebuffers(1, &p->blit_fbo);
+        if (current && p->dx_device)
+            p->gl.DXCloseDeviceNV(p->dx_device);
+        dp11_close(p->dx);
+    }
     dpgl_free_buffers(p, current);
     if (current && p->texture)
         p->gl.DeleteTextures(1, &p->texture);
@@ -335,6 +526,8 @@ static DPGL_PORT *dpgl_new(bool producer, const char *fn)
 /* Registers a built port, or destroys it and returns NULL on failure r. */
 static DPGL_PORT *dpgl_finish(DPGL_PORT *p, DP_RESULT r)
 {
+    if (r == DP_OK && p->mode == DPGL_MODE_INTEROP)
+        return p; /* its handle is the dp11 port's */
     if (r == DP_OK)
         p->handle = dp_handle_add(DP_KIND_GL, &p->base);
     if (!p->handle) {
@@ -366,16 +559,29 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: size, format, slots, transport or flags out of range");
         return NULL;
     }
-    if (desc->transport == DP_TRANSPORT_GPU || (desc->flags & DP_PORT_SYSTEM_RAM)) {
-        dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: %s", desc->transport == DP_TRANSPORT_GPU
-                                                             ? "the GPU transport needs WGL_NV_DX_interop2, which "
-                                                               "this context does not offer"
-                                                             : "DP_PORT_SYSTEM_RAM is for the D3D12 core");
+    if (desc->flags & DP_PORT_SYSTEM_RAM) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: DP_PORT_SYSTEM_RAM is for the D3D12 core");
         return NULL;
     }
     p = dpgl_new(true, "dpgl_create");
     if (!p)
         return NULL;
+    /* INTEROP where the context and the driver can; COPY on the host transport otherwise. */
+    if (desc->transport != DP_TRANSPORT_HOST && dpgl_interop_available(&p->gl) && dp11_init()) {
+        DP_PORT_DESC gpu = *desc;
+        DP_HANDLE dx;
+        gpu.transport = DP_TRANSPORT_GPU;
+        dx = dp11_create_port(&gpu);
+        if (dx) {
+            p->handle = dx;
+            return dpgl_finish(p, dpgl_interop_attach(p, dx));
+        }
+        if (desc->transport == DP_TRANSPORT_GPU)
+            return dpgl_finish(p, dp_last_error());
+    } else if (desc->transport == DP_TRANSPORT_GPU) {
+        return dpgl_finish(p, dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the GPU transport needs "
+                                                            "WGL_NV_DX_interop2, which this context does not offer"));
+    }
     if (!dpn_port_names(&p->base.names, desc->name, (desc->flags & DP_PORT_GLOBAL) != 0)) {
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: name must be 1..%u characters of [A-Za-z0-9_.-]",
                 DPN_MAX_BASE);
@@ -418,10 +624,19 @@ static DP_RESULT dpgl_open_names(DPGL_PORT *p, const dpn_names *names)
     r = dp_port_open_block(&p->base);
     if (r != DP_OK)
         return r;
-    if (p->base.transport == DP_TRANSPORT_GPU)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_open: %ls uses the GPU transport, which GL reaches only through "
-                                             "WGL_NV_DX_interop2, and this context does not offer it",
-                       p->base.names.display);
+    if (p->base.transport == DP_TRANSPORT_GPU) {
+        DP_HANDLE dx;
+        if (!dpgl_interop_available(&p->gl) || !dp11_init())
+            return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_open: %ls uses the GPU transport, which GL reaches only "
+                                                 "through WGL_NV_DX_interop2, and this context does not offer it",
+                           p->base.names.display);
+        dx = p->base.names.base[0] ? dp11_open_port(p->base.names.display) : NULL;
+        if (!dx)
+            return dp_last_error();
+        dp_port_release(&p->base);
+        p->handle = dx;
+        return dpgl_interop_attach(p, dx);
+    }
     dpgl_format(p);
     dpgl_save(&p->gl, &s);
     r = dpgl_make_buffers(p);
@@ -474,7 +689,9 @@ void dpgl_close(DPGL_PORT *p)
 
 DPGL_MODE dpgl_mode(const DPGL_PORT *p)
 {
-    return p && p->magic == DPGL_MAGIC ? DPGL_MODE_COPY : (DPGL_MODE)0;
+    if (!p || p->magic != DPGL_MAGIC)
+        return (DPGL_MODE)0;
+    return p->mode == DPGL_MODE_INTEROP ? DPGL_MODE_INTEROP : DPGL_MODE_COPY;
 }
 
 DP_HANDLE dpgl_port(const DPGL_PORT *p)
@@ -618,6 +835,8 @@ DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int 
     if (width <= 0 || height <= 0 || width > (int)DP_MAX_DIMENSION || height > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_framebuffer: size %dx%d is outside 1..%u", width,
                        height, DP_MAX_DIMENSION);
+    if (p->mode == DPGL_MODE_INTEROP)
+        return dpgl_interop_publish(p, read_framebuffer, x, y, width, height);
     return dpgl_publish(p, (uint32_t)width, (uint32_t)height, dpgl_read_framebuffer, &a);
 }
 
@@ -643,6 +862,9 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
     if (!texture || w <= 0 || h <= 0 || w > (int)DP_MAX_DIMENSION || h > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture with a level 0",
                        texture);
+    if (p->mode == DPGL_MODE_INTEROP)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_publish_texture: in INTEROP mode, publish a framebuffer the "
+                                             "texture is attached to with dpgl_publish_framebuffer");
     return dpgl_publish(p, (uint32_t)w, (uint32_t)h, dpgl_read_texture, &texture);
 }
 
@@ -731,6 +953,8 @@ DP_RESULT dpgl_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture,
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: out_texture is NULL");
     if (p->held)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: release the frame this port holds first");
+    if (p->mode == DPGL_MODE_INTEROP)
+        return dpgl_interop_acquire(p, timeout_ms, out_texture, out_frame);
     dpgl_save(&p->gl, &s);
     for (;;) {
         bool changed = false;
@@ -786,6 +1010,8 @@ void dpgl_release(DPGL_PORT *p)
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_release: this port holds no frame");
         return;
     }
+    if (p->mode == DPGL_MODE_INTEROP)
+        dpgl_interop_release(p);
     p->held = false;
 }
 
