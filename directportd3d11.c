@@ -962,15 +962,20 @@ static DP_RESULT dp11_cpu_wait(dp11_port *p, uint64_t value, uint32_t timeout_ms
 {
     ULONGLONG start = GetTickCount64();
     bool producer_gone = false;
+    dp_error_state saved;
     HRESULT hr;
     DP_RESULT r;
 
     if (p->base.host && p->base.producer)
         return value ? dp_port_wait_published(&p->base, value - 1, NULL, timeout_ms) : DP_OK;
+    dp_error_save(&saved);
     for (;;) {
         uint32_t remaining = UINT32_MAX;
-        if (dp11_completed(p) >= value)
+        if (dp11_completed(p) >= value) {
+            /* A disconnect seen on the way, with the value arriving anyway, is no error. */
+            dp_error_restore(&saved);
             return DP_OK;
+        }
         if (InterlockedCompareExchange(&p->failed, 0, 0))
             return dp_fail(DP_ERROR_DEVICE, "%s: the host worker of %ls failed to upload a frame", fn,
                            p->base.names.display);
@@ -996,8 +1001,10 @@ static DP_RESULT dp11_cpu_wait(dp11_port *p, uint64_t value, uint32_t timeout_ms
         if (r == DP_ERROR_DISCONNECTED) {
             /* Frames published before the exit still arrive; only a value that can no
              * longer come is a disconnect. */
-            if (dp11_completed(p) >= value)
+            if (dp11_completed(p) >= value) {
+                dp_error_restore(&saved);
                 return DP_OK;
+            }
             if (!p->base.host || dp_port_published(&p->base) < value)
                 return r;
             producer_gone = true;

@@ -789,8 +789,10 @@ DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms
 {
     dp12_port *p = dp12_get(h, "dp12_cpu_wait_timeout");
     ULONGLONG start = GetTickCount64();
+    dp_error_state saved;
     if (!p)
         return dp_last_error();
+    dp_error_save(&saved);
     for (;;) {
         uint32_t remaining = UINT32_MAX;
         DP_RESULT r;
@@ -809,8 +811,10 @@ DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms
         if (r == DP_ERROR_TIMEOUT && remaining)
             r = dp_fail(DP_ERROR_TIMEOUT, "dp12_cpu_wait_timeout: %ls did not reach %llu within %u ms",
                         p->base.names.display, (unsigned long long)value, timeout_ms);
-        if (r == DP_ERROR_DISCONNECTED && ID3D12Fence_GetCompletedValue(p->fence) >= value)
+        if (r == DP_ERROR_DISCONNECTED && ID3D12Fence_GetCompletedValue(p->fence) >= value) {
+            dp_error_restore(&saved);
             return DP_OK;
+        }
         if (r != DP_OK)
             return r;
     }

@@ -144,7 +144,9 @@ DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32
                           uint64_t *out_frame)
 {
     ULONGLONG start = GetTickCount64();
+    dp_error_state saved;
     *changed = false;
+    dp_error_save(&saved);
     for (;;) {
         bool moved = false;
         uint64_t seen = dp_port_published(p);
@@ -154,6 +156,9 @@ DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32
         if (r != DP_OK)
             return r;
         r = dp_ring_claim(p, p->last_frame, out_slot, out_frame);
+        /* A disconnect on the way that a new producer made good is not this call's error. */
+        if (r == DP_OK)
+            dp_error_restore(&saved);
         if (r != DP_ERROR_TIMEOUT)
             return r;
         if (timeout_ms != UINT32_MAX) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "directport.h"
+#include "adapters/gl/dpgl.h"
 #include "dptest.h"
 
 typedef void (*any_fn)(void); /* matches any function type in a cast */

@@ -46,6 +46,8 @@ typedef struct {
     void(APIENTRY *Enable)(GLenum);
     void(APIENTRY *Disable)(GLenum);
     void(APIENTRY *BindTexture)(GLenum, GLuint);
+    GLboolean(APIENTRY *IsTexture)(GLuint);
+    PFNGLGETTEXTUREPARAMETERIVPROC GetTextureParameteriv; /* GL 4.5; NULL before */
     void(APIENTRY *GenTextures)(GLsizei, GLuint *);
     void(APIENTRY *DeleteTextures)(GLsizei, const GLuint *);
     void(APIENTRY *TexImage2D)(GLenum, GLint, GLint, GLsizei, GLsizei, GLint, GLenum, GLenum, const void *);
@@ -141,6 +143,7 @@ static bool dpgl_load(dpgl_gl *gl)
     DPGL_WGL(Enable, "glEnable");
     DPGL_WGL(Disable, "glDisable");
     DPGL_WGL(BindTexture, "glBindTexture");
+    DPGL_WGL(IsTexture, "glIsTexture");
     DPGL_WGL(GenTextures, "glGenTextures");
     DPGL_WGL(DeleteTextures, "glDeleteTextures");
     DPGL_WGL(TexImage2D, "glTexImage2D");
@@ -153,7 +156,7 @@ static bool dpgl_load(dpgl_gl *gl)
     DPGL_WGL(ReadBuffer, "glReadBuffer");
     DPGL_WGL(GetString, "glGetString");
 #undef DPGL_WGL
-    if (!gl->GetCurrentContext || !gl->GetProcAddress || !gl->GetString)
+    if (!gl->GetCurrentContext || !gl->GetProcAddress || !gl->GetString || !gl->IsTexture)
         return false;
     return true;
 }
@@ -176,6 +179,7 @@ static bool dpgl_load_context(dpgl_gl *gl)
     DPGL_EXT(ClientWaitSync, "glClientWaitSync");
     DPGL_EXT(DeleteSync, "glDeleteSync");
     DPGL_EXT(BindFramebuffer, "glBindFramebuffer");
+    DPGL_EXT(GetTextureParameteriv, "glGetTextureParameteriv");
     DPGL_EXT(GenFramebuffers, "glGenFramebuffers");
     DPGL_EXT(DeleteFramebuffers, "glDeleteFramebuffers");
     DPGL_EXT(FramebufferTexture2D, "glFramebufferTexture2D");
@@ -247,6 +251,9 @@ static void dpgl_restore(const dpgl_gl *gl, const dpgl_state *s)
     (s->srgb ? gl->Enable : gl->Disable)(GL_FRAMEBUFFER_SRGB);
 }
 
+static GLint dpgl_bind_read(DPGL_PORT *p, GLuint fbo);
+static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous);
+
 /* ---- INTEROP ------------------------------------------------------------------------------ */
 
 /* Whether the current context offers WGL_NV_DX_interop2: its name and its functions. */
@@ -317,6 +324,7 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     DP_PORT_INFO info;
     HANDLE object;
     dpgl_state s;
+    GLint previous;
     DP_RESULT r = DP_OK;
 
     dp_get_port_info(p->dx, &info);
@@ -334,15 +342,14 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     dpgl_save(&p->gl, &s);
     p->gl.Disable(GL_SCISSOR_TEST);
     p->gl.Disable(GL_FRAMEBUFFER_SRGB);
-    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
-    if (!fbo)
-        p->gl.ReadBuffer(GL_BACK);
+    previous = dpgl_bind_read(p, fbo);
     p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
     for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
         if (p->object[i].object == object)
             p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name, 0);
     /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
     p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
     return dp11_end_frame(p->dx, NULL);
@@ -433,6 +440,9 @@ static DP_RESULT dpgl_make_buffers(DPGL_PORT *p)
                            (long long)size);
     }
     if (!p->base.producer) {
+        /* Storage only: no unpack buffer and no caller unpack settings may apply. */
+        dpgl_tight(&p->gl);
+        p->gl.BindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
         if (!p->texture)
             p->gl.GenTextures(1, &p->texture);
         p->gl.BindTexture(GL_TEXTURE_2D, p->texture);
@@ -474,7 +484,7 @@ static void dpgl_destroy(DPGL_PORT *p)
     p->base.host = NULL;
     if (current)
         dpgl_save(&p->gl, &s);
-    if (p->mode == DPGL_MODE_INTEROP) {
+    if (p->dx) {
         if (current && p->locked)
             p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
         dpgl_interop_forget(p, current);
@@ -530,7 +540,7 @@ static DPGL_PORT *dpgl_finish(DPGL_PORT *p, DP_RESULT r)
         return p; /* its handle is the dp11 port's */
     if (r == DP_OK)
         p->handle = dp_handle_add(DP_KIND_GL, &p->base);
-    if (!p->handle) {
+    if (r != DP_OK || !p->handle) {
         dpgl_destroy(p);
         return NULL;
     }
@@ -543,6 +553,7 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
 {
     DPGL_PORT *p;
     dp_security sec;
+    dp_error_state saved;
     dpgl_state s;
     DP_RESULT r;
     uint32_t slots;
@@ -567,6 +578,7 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
     if (!p)
         return NULL;
     /* INTEROP where the context and the driver can; COPY on the host transport otherwise. */
+    dp_error_save(&saved);
     if (desc->transport != DP_TRANSPORT_HOST && dpgl_interop_available(&p->gl) && dp11_init()) {
         DP_PORT_DESC gpu = *desc;
         DP_HANDLE dx;
@@ -578,6 +590,7 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         }
         if (desc->transport == DP_TRANSPORT_GPU)
             return dpgl_finish(p, dp_last_error());
+        dp_error_restore(&saved);
     } else if (desc->transport == DP_TRANSPORT_GPU) {
         return dpgl_finish(p, dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the GPU transport needs "
                                                             "WGL_NV_DX_interop2, which this context does not offer"));
@@ -683,7 +696,8 @@ void dpgl_close(DPGL_PORT *p)
             dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_close: not a DPGL_PORT");
         return;
     }
-    dp_handle_take(p->handle, DP_KIND_GL, "dpgl_close");
+    if (p->mode != DPGL_MODE_INTEROP)
+        dp_handle_take(p->handle, DP_KIND_GL, "dpgl_close");
     dpgl_destroy(p);
 }
 
@@ -815,13 +829,31 @@ typedef struct {
     GLint x, y;
 } dpgl_fb_read;
 
+/* Binds fbo for reading; for the default framebuffer also selects its back buffer and
+ * returns the read buffer it had (0 otherwise), which the caller puts back. */
+static GLint dpgl_bind_read(DPGL_PORT *p, GLuint fbo)
+{
+    GLint previous = 0;
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+    if (!fbo) {
+        p->gl.GetIntegerv(GL_READ_BUFFER, &previous);
+        p->gl.ReadBuffer(GL_BACK);
+    }
+    return previous;
+}
+
+static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous)
+{
+    if (!fbo)
+        p->gl.ReadBuffer((GLenum)previous);
+}
+
 static void dpgl_read_framebuffer(DPGL_PORT *p, void *arg)
 {
     const dpgl_fb_read *a = arg;
-    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, a->fbo);
-    if (!a->fbo)
-        p->gl.ReadBuffer(GL_BACK);
+    GLint previous = dpgl_bind_read(p, a->fbo);
     p->gl.ReadPixels(a->x, a->y, (GLsizei)p->base.width, (GLsizei)p->base.height, p->format, p->type, NULL);
+    dpgl_unbind_read(p, a->fbo, previous);
 }
 
 DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width, int height)
@@ -848,18 +880,34 @@ static void dpgl_read_texture(DPGL_PORT *p, void *arg)
 
 DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
 {
-    GLint bound = 0, w = 0, h = 0;
+    GLint bound = 0, w = 0, h = 0, target = 0, profile = 0;
     if (!dpgl_get(p, "dpgl_publish_texture"))
         return dp_last_error();
     if (!p->base.producer)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %ls was opened, not created",
                        p->base.names.display);
+    /* Only a core-profile context can be asked a texture's target (GL_TEXTURE_TARGET);
+     * elsewhere binding tells, and a texture of another target leaves the bind's
+     * GL_INVALID_OPERATION pending (docs/gl-adapter.md). */
+    if (!texture || !p->gl.IsTexture(texture))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a texture", texture);
+    p->gl.GetIntegerv(GL_CONTEXT_PROFILE_MASK, &profile);
+    if ((profile & GL_CONTEXT_CORE_PROFILE_BIT) && p->gl.GetTextureParameteriv) {
+        p->gl.GetTextureParameteriv(texture, GL_TEXTURE_TARGET, &target);
+        if (target != GL_TEXTURE_2D)
+            return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture", texture);
+    }
     p->gl.GetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
     p->gl.BindTexture(GL_TEXTURE_2D, texture);
+    p->gl.GetIntegerv(GL_TEXTURE_BINDING_2D, &target);
+    if ((GLuint)target != texture) {
+        p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture", texture);
+    }
     p->gl.GetTexLevelParameteriv(GL_TEXTURE_2D, 0, GL_TEXTURE_WIDTH, &w);
     p->gl.GetTexLevelParameteriv(GL_TEXTURE_2D, 0, GL_TEXTURE_HEIGHT, &h);
     p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
-    if (!texture || w <= 0 || h <= 0 || w > (int)DP_MAX_DIMENSION || h > (int)DP_MAX_DIMENSION)
+    if (w <= 0 || h <= 0 || w > (int)DP_MAX_DIMENSION || h > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture with a level 0",
                        texture);
     if (p->mode == DPGL_MODE_INTEROP)
@@ -944,6 +992,7 @@ DP_RESULT dpgl_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture,
     DP_RESULT r = DP_OK;
     dpgl_state s;
     dpgl_buffer *b = NULL;
+    dp_error_state saved;
 
     if (!dpgl_get(p, "dpgl_acquire"))
         return dp_last_error();
@@ -955,6 +1004,7 @@ DP_RESULT dpgl_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture,
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: release the frame this port holds first");
     if (p->mode == DPGL_MODE_INTEROP)
         return dpgl_interop_acquire(p, timeout_ms, out_texture, out_frame);
+    dp_error_save(&saved);
     dpgl_save(&p->gl, &s);
     for (;;) {
         bool changed = false;
@@ -997,6 +1047,8 @@ DP_RESULT dpgl_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture,
         *out_texture = p->texture;
         if (out_frame)
             *out_frame = (uint64_t)b->frame;
+        /* The slices it waited in timed out on the way: not an error of this call. */
+        dp_error_restore(&saved);
     }
     dpgl_restore(&p->gl, &s);
     return r;
