@@ -21,13 +21,28 @@ PACKAGES=(
     xvfb                                          # X server for GL and window-bound D3D
     libgl1 libglx-mesa0 libgl1-mesa-dri           # GL for wined3d (D3D11) and opengl32: llvmpipe
     libvulkan1 mesa-vulkan-drivers                # Vulkan for vkd3d (D3D12): lavapipe
+    libstb-dev                                    # stb_image(_write).h: PNG files of the examples
 )
 
+# Optional: the libFuzzer build (tests/fuzz). The clang package alone lacks the fuzzer
+# runtime (libclang_rt.fuzzer-x86_64.a): it is in libclang-rt-14-dev, which clang-14 only
+# pulls in as a recommendation of libclang-common-14-dev. Installed with the rest when
+# root; if that fails, or we are not root, the build goes on without the fuzzer and the
+# fuzz case reports a skip.
+OPTIONAL=(clang libclang-rt-14-dev)
+
+is_installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
 missing=()
+optional_missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
     for p in "${PACKAGES[@]}"; do
-        status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-        [ "$status" = installed ] || missing+=("$p")
+        is_installed "$p" || missing+=("$p")
+    done
+    for p in "${OPTIONAL[@]}"; do
+        is_installed "$p" || optional_missing+=("$p")
     done
 else
     # Not a dpkg system: check the tools themselves and say what is missing.
@@ -35,6 +50,7 @@ else
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null || missing+=(lavapipe-vulkan-icd)
+    [ -f /usr/include/stb/stb_image_write.h ] || missing+=(stb-headers)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "setup: missing ${missing[*]}; install them with your package manager" >&2
         exit 2
@@ -42,24 +58,37 @@ else
     exit 0
 fi
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#optional_missing[@]} -eq 0 ] && exit 0
 
-apt_line="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: missing packages: ${missing[*]}" >&2
-    echo "setup: as root, run:  apt-get update && DEBIAN_FRONTEND=noninteractive $apt_line" >&2
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "setup: optional packages missing (no fuzzing): ${optional_missing[*]}" >&2
+        exit 0
+    fi
+    echo "setup: missing packages: ${missing[*]} ${optional_missing[*]}" >&2
+    echo "setup: as root, run:  apt-get update && DEBIAN_FRONTEND=noninteractive" \
+        "apt-get install -y --no-install-recommends ${missing[*]} ${optional_missing[*]}" >&2
     exit 2
 fi
 
-echo "setup: installing ${missing[*]}"
+echo "setup: installing ${missing[*]}${missing[*]:+ }${optional_missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 start=$(date +%s)
 log=$(mktemp /tmp/directport-setup.XXXXXX)
 # Quiet unless it fails: apt's progress output would bury the test results.
-if ! { apt-get update -q && $apt_line; } >"$log" 2>&1; then
+updated=yes
+apt-get update -q >"$log" 2>&1 || updated=
+if [ ${#missing[@]} -gt 0 ] &&
+    { [ -z "$updated" ] || ! apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1; }; then
     tail -n 40 "$log" >&2
     echo "setup: apt-get failed (full log: $log)" >&2
     exit 1
+fi
+if [ ${#optional_missing[@]} -gt 0 ] &&
+    { [ -z "$updated" ] ||
+        ! apt-get install -y --no-install-recommends "${optional_missing[@]}" >>"$log" 2>&1; }; then
+    echo "setup: could not install ${optional_missing[*]}: building without the fuzzer (log: $log)" >&2
+    exit 0
 fi
 rm -f "$log"
 echo "setup: installed in $(( $(date +%s) - start )) s"
