@@ -171,6 +171,8 @@ check:
 setup:
 	@bash tools/setup-debian.sh
 
+include examples/examples.mk
+
 # ---- install ----------------------------------------------------------------------------
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -19,13 +19,10 @@ B="$ROOT/build"
 
 bash tools/setup-debian.sh || exit $?
 
-export WINE="${WINE:-wine}"
-export WINESERVER="${WINESERVER:-wineserver}"
-export WINEPREFIX="${WINEPREFIX:-$B/wineprefix}"
-export WINEARCH="${WINEARCH:-win64}"
-export WINEDEBUG="${WINEDEBUG:--all}"
-# No Mono/Gecko prompts; no menu entries written into $HOME.
-export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=};winemenubuilder.exe=d"
+# Wine settings, Xvfb, lavapipe, the private prefix and their cleanup: tools/wine-env.sh.
+WINE_ENV_TAG=run-wine
+# shellcheck source=../tools/wine-env.sh
+. tools/wine-env.sh
 CHECK_TIMEOUT="${CHECK_TIMEOUT:-900}"
 
 if [ ! -f "$B/dptest.exe" ]; then
@@ -33,89 +30,13 @@ if [ ! -f "$B/dptest.exe" ]; then
     exit 2
 fi
 
-# ---- cleanup: only what this script started --------------------------------------------
-XVFB_PID=
-cleanup() {
-    # The prefix is ours when it lives in build/: stop its wineserver (and any child
-    # process a failed test left behind). Never touch another prefix's server.
-    case "$WINEPREFIX" in
-        "$B"/*) [ -d "$WINEPREFIX" ] && "$WINESERVER" -k >/dev/null 2>&1 ;;
-    esac
-    if [ -n "$XVFB_PID" ]; then
-        kill "$XVFB_PID" 2>/dev/null
-        wait "$XVFB_PID" 2>/dev/null
-    fi
-}
-trap cleanup EXIT
+trap wine_env_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# ---- X server ---------------------------------------------------------------------------
-# Xvfb on the first free display from :90 up. A display is taken when its socket or lock
-# file exists. Ready when its socket appears (xdpyinfo may not be installed).
-start_xvfb() {
-    local n
-    mkdir -p "$B"
-    for n in $(seq 90 189); do
-        [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
-        Xvfb ":$n" -screen 0 1280x1024x24 -nolisten tcp >"$B/xvfb.log" 2>&1 &
-        XVFB_PID=$!
-        for _ in $(seq 1 100); do
-            if [ -S "/tmp/.X11-unix/X$n" ]; then
-                export DISPLAY=":$n"
-                return 0
-            fi
-            kill -0 "$XVFB_PID" 2>/dev/null || break # lost a race for :n, or failed
-            sleep 0.1
-        done
-        kill "$XVFB_PID" 2>/dev/null
-        wait "$XVFB_PID" 2>/dev/null
-        XVFB_PID=
-    done
-    echo "run-wine: could not start Xvfb (see $B/xvfb.log)" >&2
-    return 1
-}
-
-if [ -z "${DISPLAY:-}" ]; then
-    start_xvfb || exit 1
-fi
-
-# Without a GPU, let the Vulkan loader go straight to lavapipe (no probing of
-# hardware drivers that cannot load).
-if [ -z "${VK_ICD_FILENAMES:-}" ] && [ ! -e /dev/dri ]; then
-    lvp=$(compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' | head -n 1)
-    [ -n "$lvp" ] && export VK_ICD_FILENAMES="$lvp"
-fi
-
-# ---- Wine prefix ------------------------------------------------------------------------
-# Created once (about 10 s). wineboot's output (including the harmless "failed to open
-# syswow64\rundll32.exe": there is no 32-bit Wine) goes to a log shown only on failure.
-# The marker file is written last, so an interrupted creation is redone.
-READY="$WINEPREFIX/.directport-ready"
-make_prefix() {
-    local start=$SECONDS
-    mkdir -p "$(dirname "$WINEPREFIX")"
-    if timeout -k 10 300 "$WINE" wineboot -i >"$B/wineboot.log" 2>&1 &&
-        # No crash dialog: a crashing test must end, not wait for a click.
-        timeout -k 10 60 "$WINE" reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog \
-            /t REG_DWORD /d 0 /f >>"$B/wineboot.log" 2>&1 &&
-        [ -d "$WINEPREFIX/drive_c/windows/system32" ]; then
-        touch "$READY"
-        echo "# run-wine: created Wine prefix $WINEPREFIX in $((SECONDS - start)) s"
-        return 0
-    fi
-    return 1
-}
-if [ ! -f "$READY" ]; then
-    case "$WINEPREFIX" in
-        "$B"/*) "$WINESERVER" -k >/dev/null 2>&1; rm -rf "$WINEPREFIX" ;;
-    esac
-    if ! make_prefix; then
-        cat "$B/wineboot.log" >&2
-        echo "run-wine: creating the Wine prefix $WINEPREFIX failed" >&2
-        exit 1
-    fi
-fi
+# Xvfb if there is no DISPLAY, lavapipe without a GPU, the prefix (created once, about
+# 10 s).
+wine_env_start || exit 1
 
 # ---- runners ----------------------------------------------------------------------------
 TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
