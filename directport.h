@@ -163,10 +163,12 @@ DP_API uint32_t dp_list_ports(DP_PORT_INFO *out, uint32_t capacity);
 DP_API bool dp12_init(void);
 /* Closes every dp12 handle still open, releases the device. Safe to call twice. */
 DP_API void dp12_shutdown(void);
-/* Creates a 1-slot port whose texture and fence carry exactly the NT names given
- * ("Name", "Local\\Name" or "Global\\Name"; both 1..200 characters, distinct).
+/* Creates a 1-slot port; on the GPU transport its texture and fence carry exactly the
+ * NT names given ("Name", "Local\\Name" or "Global\\Name"; both 1..200 characters,
+ * distinct), on the host transport the port's objects are named after them.
  * is_system_ram: the texture lives in CPU-visible memory and dp12_map_memory works.
- * Returns NULL with DP_ERROR_NAME_IN_USE if either name is taken. The handle owns the
+ * Returns NULL with DP_ERROR_NAME_IN_USE if either name is taken by a live producer
+ * (a host-transport port whose producer died is taken over). The handle owns the
  * port: dp12_close destroys it once every opener has closed too. */
 DP_API DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format,
                                              bool is_system_ram, const wchar_t *tex_name,
@@ -175,10 +177,12 @@ DP_API DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP
  * any process. NULL with DP_ERROR_NOT_FOUND if there is none. */
 DP_API DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name);
 /* Maps a system-RAM port for CPU access; *out_row_pitch (optional) gets the bytes
- * between rows, a multiple of 256. The pointer stays valid until dp12_unmap_memory.
- * Writes become visible to other processes at the next signal of the fence; reads see
- * what was published up to the fence's completed value. NULL with
- * DP_ERROR_UNSUPPORTED for a port without DP_PORT_SYSTEM_RAM. */
+ * between rows, a multiple of 256. The pointer stays valid until dp12_unmap_memory (or
+ * a resize). A producer's writes are published at its next fence signal. On the host
+ * transport the pointer is the port's shared memory itself: a consumer's map shows the
+ * latest frame's slot as it is now, and a frame published during the read can tear it
+ * (the frame protocol does not). NULL with DP_ERROR_UNSUPPORTED for a port without
+ * DP_PORT_SYSTEM_RAM. */
 DP_API void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch);
 DP_API void dp12_unmap_memory(DP_HANDLE h);
 /* CPU-side signal, as the reference: the fence takes `value` now. For GPU work use
@@ -213,8 +217,8 @@ DP_API DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc);
 /* Opens the port that dp12_create_port or dp11_create_port made under desc->name. */
 DP_API DP_HANDLE dp12_open_port(const wchar_t *name);
 /* This handle's texture (slot 0) and fence, owned by the handle: AddRef to keep them
- * beyond dp12_close. On the host transport these are local objects that the library
- * keeps in step with the port. Textures are in D3D12_RESOURCE_STATE_COMMON between
+ * beyond dp12_close; a resize or a followed generation replaces them. On the host
+ * transport these are local objects that the library keeps in step with the port. Textures are in D3D12_RESOURCE_STATE_COMMON between
  * frames; return them to COMMON before signalling. */
 DP_API ID3D12Resource *dp12_get_resource(DP_HANDLE h);
 DP_API ID3D12Fence *dp12_get_fence(DP_HANDLE h);
@@ -240,9 +244,12 @@ DP_API DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t tim
  *                     and returns its texture (valid until release). Follows a resize
  *                     or a restarted producer on the way. DP_ERROR_TIMEOUT,
  *                     DP_ERROR_DISCONNECTED (producer gone), DP_ERROR_BUSY (more than
- *                     16 consumers acquire from the port).
+ *                     16 consumer handles use the port).
  *   dp12_release_frame  signals on `queue` that the caller's GPU reads are queued; the
- *                     claim ends when the GPU passes that point. Never blocks.
+ *                     claim ends when the GPU passes that point (on the host transport
+ *                     the slot was given back after the copy already). Never blocks.
+ * begin_frame's DP_ERROR_BUSY also covers, on the host transport, slots whose frames
+ * are still being copied out.
  * A producer handle's calls are for one thread at a time, as are a consumer's. */
 DP_API DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target);
 DP_API DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame);
@@ -264,10 +271,13 @@ DP_API DP_HANDLE dp11_create_shared_resource(uint32_t width, uint32_t height, DP
                                              const wchar_t *tex_name, const wchar_t *fence_name);
 /* Opens a port made by either core, by its names. */
 DP_API DP_HANDLE dp11_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name);
-/* Signals the fence with value on the immediate context (GPU-side). Needs
- * ID3D11Device5 on the GPU transport: DP_ERROR_UNSUPPORTED where it is missing. */
+/* Producer: signals the fence with value after the immediate context's work
+ * (GPU-side with ID3D11Device5; on the host transport the library copies the texture
+ * out and publishes the value). DP_ERROR_UNSUPPORTED on a host-transport consumer. */
 DP_API void dp11_signal_fence(DP_HANDLE h, uint64_t value);
-/* Makes the immediate context wait (GPU-side) for value. */
+/* Makes the immediate context wait for value: GPU-side on the GPU transport; on the
+ * host transport a consumer blocks the CPU until the frame is in its texture, and a
+ * producer returns at once (its own work is already in order). */
 DP_API void dp11_wait_fence(DP_HANDLE h, uint64_t value);
 DP_API void dp11_close(DP_HANDLE h);
 

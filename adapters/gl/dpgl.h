@@ -22,7 +22,7 @@
  * Orientation: ports store rows top row first. A producer's framebuffer is read with
  * its top row first; a consumer's texture has v = 0 at the top row.
  *
- * COPY mode needs GL 4.4 or GL_ARB_buffer_storage (persistent mapping) and
+ * Every port needs GL 4.4 or GL_ARB_buffer_storage (persistent mapping) and
  * GL_ARB_sync; formats map to GL as: VIDEO GL_RGBA8, FLOAT GL_RGBA32F, HALF
  * GL_RGBA16F, RAW_32BIT GL_R32UI.
  */
@@ -45,9 +45,10 @@ DP_API DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc);
 /* Consumer: opens the port made under name by any producer (GL, D3D12, D3D11). */
 DP_API DPGL_PORT *dpgl_open(const wchar_t *name);
 /* Producer: reads the region (x, y, width, height) of read_framebuffer (0: the default
- * framebuffer's back buffer) and publishes it as the next frame. A region of another
- * size than the port's resizes the port first. DP_ERROR_BUSY: no free slot or buffer,
- * the frame is dropped; the call never waits for a consumer or for the GPU. */
+ * framebuffer's back buffer) and publishes it as the next frame. DP_ERROR_BUSY: no
+ * free slot or buffer, the frame is dropped; the call never waits for a consumer or
+ * for the GPU, except when a region of another size resizes the port: then it first
+ * lets its own frames in flight finish (up to a second each). */
 DP_API DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width,
                                           int height);
 /* Producer: publishes level 0 of a GL_TEXTURE_2D (GL convention: row 0 at the bottom). */
