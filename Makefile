@@ -172,6 +172,7 @@ setup:
 	@bash tools/setup-debian.sh
 
 include examples/examples.mk
+include bench/bench.mk
 
 # ---- install ----------------------------------------------------------------------------
 PREFIX  ?= /usr/local
