@@ -137,8 +137,14 @@ static void raw_write(const char *text)
 
 /* ---- checks ---------------------------------------------------------------------------- */
 
+/* Where the last check ran: a case that hangs is reported with it. */
+static const char *volatile g_last_file;
+static volatile int g_last_line;
+
 int dptest_check(int pass, const char *file, int line, const char *fmt, ...)
 {
+    g_last_file = file;
+    g_last_line = line;
     if (pass)
         return 1;
     atomic_fetch_add(&g_cur_failures, 1);
@@ -359,8 +365,12 @@ static void watchdog_poll(void)
 {
     uint64_t start = g_case_start_ms;
     if (start && now_ms() - start > (uint64_t)g_timeout_s * 1000u) {
-        char why[128];
-        snprintf(why, sizeof why, "timed out after %u s", g_timeout_s);
+        char why[256];
+        if (g_last_file)
+            snprintf(why, sizeof why, "timed out after %u s; the last check ran at %s:%d", g_timeout_s,
+                     g_last_file, g_last_line);
+        else
+            snprintf(why, sizeof why, "timed out after %u s", g_timeout_s);
         abort_run(why, 124);
     }
 }
@@ -471,6 +481,7 @@ static void run_case(unsigned number, const test_case *tc)
         atomic_store(&g_cur_failures, 1);
     } else {
         uint64_t t0 = now_ms();
+        g_last_file = NULL;
         g_case_start_ms = t0 ? t0 : 1;
         tc->fn();
         g_case_start_ms = 0;
