@@ -241,7 +241,9 @@ DP_API DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t tim
  * A consumer takes the newest frame and gives it back:
  *   dp12_acquire_frame  waits (up to timeout_ms; 0 polls) for a frame newer than the
  *                     last it acquired, claims it, makes `queue` wait GPU-side for it
- *                     and returns its texture (valid until release). Follows a resize
+ *                     and returns its texture (valid until release); on the host
+ *                     transport the CPU first waits for the copy into that texture
+ *                     (a millisecond or two at 1080p). Follows a resize
  *                     or a restarted producer on the way. DP_ERROR_TIMEOUT,
  *                     DP_ERROR_DISCONNECTED (producer gone), DP_ERROR_BUSY (more than
  *                     16 consumer handles use the port).

@@ -272,6 +272,74 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
     return r;
 }
 
+/* ---- Creation arguments ------------------------------------------------------------------- */
+
+static DP_RESULT dp_args_check(const dp_create_args *a, const char *fn)
+{
+    if (!a->width || !a->height || a->width > DP_MAX_DIMENSION || a->height > DP_MAX_DIMENSION)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: size %ux%u is outside 1..%u", fn, a->width, a->height,
+                       DP_MAX_DIMENSION);
+    if (!dpb_format_info((uint32_t)a->format, NULL, NULL))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: unknown format %d", fn, (int)a->format);
+    if (!a->slots || a->slots > DP_MAX_SLOTS)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: slots %u is outside 0..%u", fn, a->slots, DP_MAX_SLOTS);
+    if ((unsigned)a->transport > DP_TRANSPORT_HOST)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: unknown transport %d", fn, (int)a->transport);
+    if (a->flags & ~(DP_PORT_SYSTEM_RAM | DP_PORT_GLOBAL | DP_PORT_ALL_USERS))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: unknown flags 0x%x", fn, a->flags);
+    return DP_OK;
+}
+
+DP_RESULT dp_args_from_desc(const DP_PORT_DESC *desc, dp_create_args *a, const char *fn)
+{
+    memset(a, 0, sizeof(*a));
+    if (!desc)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: desc is NULL", fn);
+    a->width = desc->width;
+    a->height = desc->height;
+    a->format = desc->format;
+    a->slots = desc->slots ? desc->slots : 3;
+    a->transport = desc->transport;
+    a->flags = desc->flags;
+    a->sddl = desc->sddl;
+    if (!dpn_port_names(&a->names, desc->name, (desc->flags & DP_PORT_GLOBAL) != 0))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: name must be 1..%u characters of [A-Za-z0-9_.-]", fn,
+                       DPN_MAX_BASE);
+    return dp_args_check(a, fn);
+}
+
+DP_RESULT dp_args_legacy(uint32_t width, uint32_t height, DP_FORMAT format, uint32_t flags, const wchar_t *tex_name,
+                         const wchar_t *fence_name, dp_create_args *a, const char *fn)
+{
+    DP_RESULT r;
+    memset(a, 0, sizeof(*a));
+    a->width = width;
+    a->height = height;
+    a->format = format;
+    a->slots = 1;
+    a->transport = DP_TRANSPORT_AUTO;
+    a->flags = flags;
+    a->legacy = true;
+    r = dp_args_check(a, fn);
+    if (r == DP_OK && !dpn_legacy_names(&a->names, tex_name, fence_name))
+        r = dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: texture and fence names must be distinct NT names of 1..%u "
+                                               "characters", fn, DPN_MAX_NT);
+    return r;
+}
+
+void dp_port_from_args(dp_port *p, const dp_create_args *a)
+{
+    p->producer = true;
+    p->legacy = a->legacy;
+    p->format = a->format;
+    p->width = a->width;
+    p->height = a->height;
+    p->slots = a->slots;
+    p->flags = a->flags;
+    p->names = a->names;
+    dpb_format_info((uint32_t)a->format, &p->dxgi_format, &p->bytes_per_pixel);
+}
+
 DP_RESULT dp_port_security(dp_port *p, const wchar_t *sddl, dp_security *out)
 {
     if (sddl && !p->sddl) {
@@ -369,6 +437,12 @@ DP_RESULT dp_port_open_block(dp_port *p)
     return r;
 }
 
+void dp_port_stop_host(dp_port *p)
+{
+    dp_host_destroy(p->host);
+    p->host = NULL;
+}
+
 DP_RESULT dp_port_refresh(dp_port *p, bool *changed)
 {
     dpb_view v;
@@ -378,6 +452,8 @@ DP_RESULT dp_port_refresh(dp_port *p, bool *changed)
         return dp_port_check_producer(p);
     if (p->block->generation == p->generation)
         return dp_port_check_producer(p);
+    if (p->before_change)
+        p->before_change(p);
     r = dp_port_read_block(p, &v);
     if (r != DP_OK)
         return r;

@@ -387,6 +387,7 @@ static dp11_port *dp11_port_new(void)
         return NULL;
     }
     p->base.kind = DP_KIND_D3D11;
+    p->base.before_change = dp_port_stop_host;
     p->base.reader = -1;
     p->base.held = DP_NO_SLOT;
     p->base.begun = DP_NO_SLOT;
@@ -671,42 +672,18 @@ static void dp11_quiesce(dp11_port *p)
 
 /* ---- Creation ------------------------------------------------------------------------- */
 
-typedef struct {
-    uint32_t width, height;
-    DP_FORMAT format;
-    uint32_t slots;
-    DP_TRANSPORT transport;
-    uint32_t flags;
-    const wchar_t *sddl;
-    bool legacy;
-} dp11_create_args;
-
-static DP_RESULT dp11_check_args(const dp11_create_args *a)
-{
-    if (!a->width || !a->height || a->width > DP_MAX_DIMENSION || a->height > DP_MAX_DIMENSION)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "size %ux%u is outside 1..%u", a->width, a->height,
-                       DP_MAX_DIMENSION);
-    if (!dpb_format_info((uint32_t)a->format, NULL, NULL))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown format %d", (int)a->format);
-    if (!a->slots || a->slots > DP_MAX_SLOTS)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "slots %u is outside 0..%u", a->slots, DP_MAX_SLOTS);
-    if ((unsigned)a->transport > DP_TRANSPORT_HOST)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown transport %d", (int)a->transport);
-    if (a->flags & ~(DP_PORT_SYSTEM_RAM | DP_PORT_GLOBAL | DP_PORT_ALL_USERS))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown flags 0x%x", a->flags);
-    if (a->flags & DP_PORT_SYSTEM_RAM)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "DP_PORT_SYSTEM_RAM: dp11 ports live in GPU memory; map a port "
-                                             "through dp12_map_memory");
-    return DP_OK;
-}
-
-static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
+static DP_HANDLE dp11_create(const dp_create_args *a)
 {
     dp11_port *p;
     dp_security sec;
     DP_RESULT r;
     bool gpu = a->transport != DP_TRANSPORT_HOST && dp11_device_can_share();
 
+    if (a->flags & DP_PORT_SYSTEM_RAM) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "DP_PORT_SYSTEM_RAM: dp11 ports live in GPU memory; map a port "
+                                      "through dp12_map_memory");
+        return NULL;
+    }
     if (a->transport == DP_TRANSPORT_GPU && !gpu) {
         dp_fail(DP_ERROR_UNSUPPORTED, "DP_TRANSPORT_GPU: this device cannot share by NT handle: %s; use "
                                       "DP_TRANSPORT_AUTO or DP_TRANSPORT_HOST", dp11.share_missing);
@@ -715,16 +692,8 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
     p = dp11_port_new();
     if (!p)
         return NULL;
-    p->base.producer = true;
-    p->base.legacy = a->legacy;
+    dp_port_from_args(&p->base, a);
     p->base.transport = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
-    p->base.format = a->format;
-    p->base.width = a->width;
-    p->base.height = a->height;
-    p->base.slots = a->slots;
-    p->base.flags = a->flags;
-    p->base.names = *names;
-    dpb_format_info((uint32_t)a->format, &p->base.dxgi_format, &p->base.bytes_per_pixel);
     r = dp_port_security(&p->base, a->sddl, &sec);
     if (r != DP_OK)
         return dp11_finish(p, r);
@@ -743,44 +712,19 @@ static DP_HANDLE dp11_create(const dp11_create_args *a, const dpn_names *names)
 DP_HANDLE dp11_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format, const wchar_t *tex_name,
                                       const wchar_t *fence_name)
 {
-    dp11_create_args a = {width, height, format, 1, DP_TRANSPORT_AUTO, 0, NULL, true};
-    dpn_names names;
-    if (!dp11_ready("dp11_create_shared_resource") || dp11_check_args(&a) != DP_OK)
+    dp_create_args a;
+    if (!dp11_ready("dp11_create_shared_resource") ||
+        dp_args_legacy(width, height, format, 0, tex_name, fence_name, &a, "dp11_create_shared_resource") != DP_OK)
         return NULL;
-    if (!dpn_legacy_names(&names, tex_name, fence_name)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_create_shared_resource: texture and fence names must be distinct "
-                                           "NT names of 1..%u characters", DPN_MAX_NT);
-        return NULL;
-    }
-    return dp11_create(&a, &names);
+    return dp11_create(&a);
 }
 
 DP_HANDLE dp11_create_port(const DP_PORT_DESC *desc)
 {
-    dp11_create_args a;
-    dpn_names names;
-    if (!dp11_ready("dp11_create_port"))
+    dp_create_args a;
+    if (!dp11_ready("dp11_create_port") || dp_args_from_desc(desc, &a, "dp11_create_port") != DP_OK)
         return NULL;
-    if (!desc) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_create_port: desc is NULL");
-        return NULL;
-    }
-    a.width = desc->width;
-    a.height = desc->height;
-    a.format = desc->format;
-    a.slots = desc->slots ? desc->slots : 3;
-    a.transport = desc->transport;
-    a.flags = desc->flags;
-    a.sddl = desc->sddl;
-    a.legacy = false;
-    if (!dpn_port_names(&names, desc->name, (desc->flags & DP_PORT_GLOBAL) != 0)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_create_port: name must be 1..%u characters of [A-Za-z0-9_.-]",
-                DPN_MAX_BASE);
-        return NULL;
-    }
-    if (dp11_check_args(&a) != DP_OK)
-        return NULL;
-    return dp11_create(&a, &names);
+    return dp11_create(&a);
 }
 
 /* ---- Opening -------------------------------------------------------------------------- */

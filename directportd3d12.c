@@ -57,6 +57,7 @@ typedef struct {
     ID3D12Resource *buffer;     /* readback (producer) or upload (consumer) buffer */
     uint8_t *buffer_ptr;
     D3D12_PLACED_SUBRESOURCE_FOOTPRINT footprint;
+    ID3D12CommandQueue *copy_queue;
     ID3D12CommandAllocator *allocator;
     ID3D12GraphicsCommandList *list;
     ID3D12Fence *copy_fence;
@@ -68,9 +69,8 @@ typedef struct {
 static struct {
     SRWLOCK lock;
     ID3D12Device *device;
-    ID3D12CommandQueue *copy_queue; /* host transport copies; made on first use */
     int can_share;                  /* -1 unknown, 0 no, 1 yes */
-} dp12 = {SRWLOCK_INIT, NULL, NULL, -1};
+} dp12 = {SRWLOCK_INIT, NULL, -1};
 
 static const dp_host_ops dp12_host_ops;
 
@@ -132,7 +132,6 @@ void dp12_shutdown(void)
     while ((p = dp_handle_take_any(DP_KIND_D3D12)))
         dp12_port_destroy(p);
     AcquireSRWLockExclusive(&dp12.lock);
-    DP_RELEASE(dp12.copy_queue);
     DP_RELEASE(dp12.device);
     dp12.can_share = -1;
     ReleaseSRWLockExclusive(&dp12.lock);
@@ -155,20 +154,6 @@ static bool dp12_device_can_share(void)
     DP_RELEASE(fence);
     dp12.can_share = SUCCEEDED(hr) ? 1 : 0;
     return dp12.can_share == 1;
-}
-
-static ID3D12CommandQueue *dp12_copy_queue(void)
-{
-    D3D12_COMMAND_QUEUE_DESC desc = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
-    HRESULT hr = S_OK;
-    AcquireSRWLockExclusive(&dp12.lock);
-    if (!dp12.copy_queue)
-        hr = ID3D12Device_CreateCommandQueue(dp12.device, &desc, &IID_ID3D12CommandQueue,
-                                             (void **)&dp12.copy_queue);
-    ReleaseSRWLockExclusive(&dp12.lock);
-    if (FAILED(hr))
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateCommandQueue(copy)");
-    return dp12.copy_queue;
 }
 
 /* ---- Handles ------------------------------------------------------------------------- */
@@ -199,6 +184,7 @@ static void dp12_unbuild(dp12_port *p)
     p->buffer_ptr = NULL;
     DP_RELEASE(p->list);
     DP_RELEASE(p->allocator);
+    DP_RELEASE(p->copy_queue);
     DP_RELEASE(p->buffer);
     for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
         DP_RELEASE(p->texture[i]);
@@ -261,6 +247,7 @@ static dp12_port *dp12_port_new(bool producer)
         return NULL;
     }
     p->base.kind = DP_KIND_D3D12;
+    p->base.before_change = dp_port_stop_host;
     p->base.producer = producer;
     p->base.reader = -1;
     p->base.held = DP_NO_SLOT;
@@ -377,8 +364,14 @@ static DP_RESULT dp12_create_copy_objects(dp12_port *p)
 
     if (p->system_ram)
         return DP_OK; /* the worker reads and writes the row-major textures with the CPU */
-    if (!dp12_copy_queue())
-        return DP_ERROR_DEVICE;
+    /* A queue per handle: one handle's copies never wait behind another's GPU-side
+     * waits (a consumer's copy waits for its caller's release). */
+    {
+        D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
+        hr = ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)&p->copy_queue);
+        if (FAILED(hr))
+            return dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateCommandQueue(copy)");
+    }
     p->texture[0]->lpVtbl->GetDesc(p->texture[0], &tex_desc);
     ID3D12Device_GetCopyableFootprints(dp12.device, &tex_desc, 0, 1, 0, &p->footprint, NULL, NULL, &total);
     if (p->footprint.Footprint.RowPitch != p->base.row_pitch)
@@ -505,33 +498,7 @@ static LUID dp12_adapter_luid(void)
     return luid;
 }
 
-typedef struct {
-    uint32_t width, height;
-    DP_FORMAT format;
-    uint32_t slots;
-    DP_TRANSPORT transport;
-    uint32_t flags;
-    const wchar_t *sddl;
-    bool legacy;
-} dp12_create_args;
-
-static DP_RESULT dp12_check_args(const dp12_create_args *a)
-{
-    if (!a->width || !a->height || a->width > DP_MAX_DIMENSION || a->height > DP_MAX_DIMENSION)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "size %ux%u is outside 1..%u", a->width, a->height,
-                       DP_MAX_DIMENSION);
-    if (!dpb_format_info((uint32_t)a->format, NULL, NULL))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown format %d", (int)a->format);
-    if (!a->slots || a->slots > DP_MAX_SLOTS)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "slots %u is outside 0..%u", a->slots, DP_MAX_SLOTS);
-    if ((unsigned)a->transport > DP_TRANSPORT_HOST)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown transport %d", (int)a->transport);
-    if (a->flags & ~(DP_PORT_SYSTEM_RAM | DP_PORT_GLOBAL | DP_PORT_ALL_USERS))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "unknown flags 0x%x", a->flags);
-    return DP_OK;
-}
-
-static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
+static DP_HANDLE dp12_create(const dp_create_args *a)
 {
     dp12_port *p;
     dp_security sec;
@@ -548,15 +515,8 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
     p = dp12_port_new(true);
     if (!p)
         return NULL;
-    p->base.legacy = a->legacy;
+    dp_port_from_args(&p->base, a);
     p->base.transport = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
-    p->base.format = a->format;
-    p->base.width = a->width;
-    p->base.height = a->height;
-    p->base.slots = a->slots;
-    p->base.flags = a->flags;
-    p->base.names = *names;
-    dpb_format_info((uint32_t)a->format, &p->base.dxgi_format, &p->base.bytes_per_pixel);
     p->system_ram = (a->flags & DP_PORT_SYSTEM_RAM) != 0;
     r = dp_port_security(&p->base, a->sddl, &sec);
     if (r != DP_OK)
@@ -578,45 +538,20 @@ static DP_HANDLE dp12_create(const dp12_create_args *a, const dpn_names *names)
 DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format, bool is_system_ram,
                                       const wchar_t *tex_name, const wchar_t *fence_name)
 {
-    dp12_create_args a = {width, height, format, 1, DP_TRANSPORT_AUTO,
-                          is_system_ram ? DP_PORT_SYSTEM_RAM : 0u, NULL, true};
-    dpn_names names;
-    if (!dp12_ready("dp12_create_shared_resource") || dp12_check_args(&a) != DP_OK)
+    dp_create_args a;
+    if (!dp12_ready("dp12_create_shared_resource") ||
+        dp_args_legacy(width, height, format, is_system_ram ? DP_PORT_SYSTEM_RAM : 0u, tex_name, fence_name, &a,
+                       "dp12_create_shared_resource") != DP_OK)
         return NULL;
-    if (!dpn_legacy_names(&names, tex_name, fence_name)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_create_shared_resource: texture and fence names must be distinct "
-                                           "NT names of 1..%u characters", DPN_MAX_NT);
-        return NULL;
-    }
-    return dp12_create(&a, &names);
+    return dp12_create(&a);
 }
 
 DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc)
 {
-    dp12_create_args a;
-    dpn_names names;
-    if (!dp12_ready("dp12_create_port"))
+    dp_create_args a;
+    if (!dp12_ready("dp12_create_port") || dp_args_from_desc(desc, &a, "dp12_create_port") != DP_OK)
         return NULL;
-    if (!desc) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_create_port: desc is NULL");
-        return NULL;
-    }
-    a.width = desc->width;
-    a.height = desc->height;
-    a.format = desc->format;
-    a.slots = desc->slots ? desc->slots : 3;
-    a.transport = desc->transport;
-    a.flags = desc->flags;
-    a.sddl = desc->sddl;
-    a.legacy = false;
-    if (!dpn_port_names(&names, desc->name, (desc->flags & DP_PORT_GLOBAL) != 0)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_create_port: name must be 1..%u characters of [A-Za-z0-9_.-]",
-                DPN_MAX_BASE);
-        return NULL;
-    }
-    if (dp12_check_args(&a) != DP_OK)
-        return NULL;
-    return dp12_create(&a, &names);
+    return dp12_create(&a);
 }
 
 /* ---- Opening -------------------------------------------------------------------------- */
@@ -1065,6 +1000,19 @@ DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t ti
         p->held_texture = k;
         dp_host_upload(p->base.host, slot, k, frame);
         *out_source = p->texture[k];
+        /* The upload's signal comes first, then the caller's queue waits on a value
+         * already reached: under Wine, vkd3d can deadlock a queue that waits for a value
+         * another queue has yet to signal. This costs the caller the copy's time. */
+        if (ID3D12Fence_GetCompletedValue(p->fence) < frame &&
+            SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->fence, frame, p->wait_event)) &&
+            WaitForSingleObject(p->wait_event, timeout_ms == UINT32_MAX ? INFINITE : timeout_ms + 1000) !=
+                WAIT_OBJECT_0 &&
+            ID3D12Fence_GetCompletedValue(p->fence) < frame) {
+            p->base.held = DP_NO_SLOT;
+            *out_source = NULL;
+            return dp_fail(DP_ERROR_DEVICE, "dp12_acquire_frame: the copy of frame %llu into this handle's texture "
+                                            "did not finish", (unsigned long long)frame);
+        }
     } else {
         p->held_texture = slot;
         *out_source = p->texture[slot];
@@ -1198,12 +1146,12 @@ static bool dp12_host_submit(dp12_port *p, ID3D12Fence *wait, uint64_t wait_valu
     HRESULT hr = ID3D12GraphicsCommandList_Close(p->list);
     if (FAILED(hr))
         return false;
-    if (wait && wait_value && FAILED(ID3D12CommandQueue_Wait(dp12.copy_queue, wait, wait_value)))
+    if (wait && wait_value && FAILED(ID3D12CommandQueue_Wait(p->copy_queue, wait, wait_value)))
         return false;
-    ID3D12CommandQueue_ExecuteCommandLists(dp12.copy_queue, 1, lists);
-    if (signal && FAILED(ID3D12CommandQueue_Signal(dp12.copy_queue, signal, value)))
+    ID3D12CommandQueue_ExecuteCommandLists(p->copy_queue, 1, lists);
+    if (signal && FAILED(ID3D12CommandQueue_Signal(p->copy_queue, signal, value)))
         return false;
-    if (FAILED(ID3D12CommandQueue_Signal(dp12.copy_queue, p->copy_fence, ++p->copy_value)))
+    if (FAILED(ID3D12CommandQueue_Signal(p->copy_queue, p->copy_fence, ++p->copy_value)))
         return false;
     if (FAILED(ID3D12Fence_SetEventOnCompletion(p->copy_fence, p->copy_value, p->copy_event)))
         return false;

@@ -97,7 +97,7 @@ typedef struct dp_notify dp_notify;
 
 #define DP_NO_SLOT 0xffffffffu
 
-typedef struct {
+typedef struct dp_port {
     dp_kind kind;
     bool producer;
     bool legacy;
@@ -123,7 +123,31 @@ typedef struct {
     uint64_t last_frame;    /* producer: last frame value issued; consumer: last acquired */
     int reader;             /* consumer: its reader entry in the block, -1 before the first acquire */
     uint32_t held;          /* consumer: slot claimed by acquire until release, DP_NO_SLOT */
+    /* Consumer: called by dp_port_refresh before a new generation's geometry replaces
+     * the handle's, to stop whatever still copies with the old one (the host worker). */
+    void (*before_change)(struct dp_port *p);
 } dp_port;
+
+/* What a creator asked for, from a DP_PORT_DESC or the legacy arguments. */
+typedef struct {
+    uint32_t width, height;
+    DP_FORMAT format;
+    uint32_t slots;
+    DP_TRANSPORT transport;
+    uint32_t flags;
+    const wchar_t *sddl;
+    bool legacy;
+    dpn_names names;
+} dp_create_args;
+
+/* Fills *a from desc (defaults applied, names derived) and checks it; fn names the
+ * public call in messages. DP_ERROR_INVALID_ARGUMENT on a bad field. */
+DP_RESULT dp_args_from_desc(const DP_PORT_DESC *desc, dp_create_args *a, const char *fn);
+/* The same for the reference API's create calls (1 slot, AUTO, the NT names given). */
+DP_RESULT dp_args_legacy(uint32_t width, uint32_t height, DP_FORMAT format, uint32_t flags, const wchar_t *tex_name,
+                         const wchar_t *fence_name, dp_create_args *a, const char *fn);
+/* A producer port record's fields from *a (transport left to the caller). */
+void dp_port_from_args(dp_port *p, const dp_create_args *a);
 
 /* Creates the control block and notify objects for p (geometry and transport filled
  * in), not yet visible (dp_port_publish_block). If the name exists but its producer
@@ -145,6 +169,8 @@ DP_RESULT dp_port_open_block(dp_port *p);
  * geometry and the producer. *changed tells whether the caller must rebuild its
  * objects. DP_ERROR_DISCONNECTED if the producer is gone and no other took over. */
 DP_RESULT dp_port_refresh(dp_port *p, bool *changed);
+/* A before_change hook for host-transport consumers: stops and frees p->host. */
+void dp_port_stop_host(dp_port *p);
 /* Producer: rewrites the geometry for a new size under a new generation; latest is
  * reset so no consumer takes a frame of the old size for one of the new. */
 DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height);

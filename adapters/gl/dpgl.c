@@ -515,6 +515,7 @@ static DPGL_PORT *dpgl_new(bool producer, const char *fn)
     }
     p->magic = DPGL_MAGIC;
     p->base.kind = DP_KIND_GL;
+    p->base.before_change = dp_port_stop_host;
     p->base.producer = producer;
     p->base.reader = -1;
     p->base.held = DP_NO_SLOT;
@@ -554,23 +555,13 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
     DPGL_PORT *p;
     dp_security sec;
     dp_error_state saved;
+    dp_create_args a;
     dpgl_state s;
     DP_RESULT r;
-    uint32_t slots;
 
-    if (!desc) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: desc is NULL");
+    if (dp_args_from_desc(desc, &a, "dpgl_create") != DP_OK)
         return NULL;
-    }
-    slots = desc->slots ? desc->slots : 3;
-    if (!desc->width || !desc->height || desc->width > DP_MAX_DIMENSION || desc->height > DP_MAX_DIMENSION ||
-        !dpb_format_info((uint32_t)desc->format, NULL, NULL) || slots > DP_MAX_SLOTS ||
-        (unsigned)desc->transport > DP_TRANSPORT_HOST ||
-        (desc->flags & ~(DP_PORT_SYSTEM_RAM | DP_PORT_GLOBAL | DP_PORT_ALL_USERS))) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: size, format, slots, transport or flags out of range");
-        return NULL;
-    }
-    if (desc->flags & DP_PORT_SYSTEM_RAM) {
+    if (a.flags & DP_PORT_SYSTEM_RAM) {
         dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: DP_PORT_SYSTEM_RAM is for the D3D12 core");
         return NULL;
     }
@@ -595,20 +586,10 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         return dpgl_finish(p, dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the GPU transport needs "
                                                             "WGL_NV_DX_interop2, which this context does not offer"));
     }
-    if (!dpn_port_names(&p->base.names, desc->name, (desc->flags & DP_PORT_GLOBAL) != 0)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: name must be 1..%u characters of [A-Za-z0-9_.-]",
-                DPN_MAX_BASE);
-        return dpgl_finish(p, DP_ERROR_INVALID_ARGUMENT);
-    }
+    dp_port_from_args(&p->base, &a);
     p->base.transport = DP_TRANSPORT_HOST;
-    p->base.format = desc->format;
-    p->base.width = desc->width;
-    p->base.height = desc->height;
-    p->base.slots = slots;
-    p->base.flags = desc->flags;
-    dpb_format_info((uint32_t)desc->format, &p->base.dxgi_format, &p->base.bytes_per_pixel);
     dpgl_format(p);
-    r = dp_port_security(&p->base, desc->sddl, &sec);
+    r = dp_port_security(&p->base, a.sddl, &sec);
     if (r != DP_OK)
         return dpgl_finish(p, r);
     r = dp_port_create_block(&p->base, &sec, (LUID){0, 0});
