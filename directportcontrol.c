@@ -340,6 +340,34 @@ void dp_port_from_args(dp_port *p, const dp_create_args *a)
     dpb_format_info((uint32_t)a->format, &p->dxgi_format, &p->bytes_per_pixel);
 }
 
+DP_HANDLE dp_open_named(const wchar_t *name, const wchar_t *fence_name, DP_HANDLE (*open)(const dpn_names *),
+                        const char *fn)
+{
+    dpn_names names;
+    dp_error_state saved;
+    DP_HANDLE h;
+    bool legacy = fence_name != NULL;
+    if (legacy ? !dpn_legacy_names(&names, name, fence_name) : !dpn_port_names(&names, name, false)) {
+        if (legacy)
+            dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: texture and fence names must be distinct NT names of 1..%u "
+                                               "characters", fn, DPN_MAX_NT);
+        else
+            dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: name must be 1..%u characters of [A-Za-z0-9_.-]", fn,
+                    DPN_MAX_BASE);
+        return NULL;
+    }
+    dp_error_save(&saved);
+    h = open(&names);
+    /* A port's namespace is its creator's choice: the session's first, then the global one. */
+    if (!h && !legacy && dp_last_error() == DP_ERROR_NOT_FOUND) {
+        dpn_port_names(&names, name, true);
+        h = open(&names);
+    }
+    if (h)
+        dp_error_restore(&saved);
+    return h;
+}
+
 DP_RESULT dp_port_security(dp_port *p, const wchar_t *sddl, dp_security *out)
 {
     if (sddl && !p->sddl) {

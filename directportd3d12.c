@@ -620,45 +620,16 @@ static DP_HANDLE dp12_open(const dpn_names *names)
 
 DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)
 {
-    dpn_names names;
-    dp_error_state saved;
-    DP_HANDLE h;
     if (!dp12_ready("dp12_open_shared_resource"))
         return NULL;
-    if (!dpn_legacy_names(&names, tex_name, fence_name)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_open_shared_resource: texture and fence names must be distinct "
-                                           "NT names of 1..%u characters", DPN_MAX_NT);
-        return NULL;
-    }
-    dp_error_save(&saved);
-    h = dp12_open(&names);
-    if (h)
-        dp_error_restore(&saved);
-    return h;
+    return dp_open_named(tex_name, fence_name ? fence_name : L"", dp12_open, "dp12_open_shared_resource");
 }
 
 DP_HANDLE dp12_open_port(const wchar_t *name)
 {
-    dpn_names names;
-    dp_error_state saved;
-    DP_HANDLE h;
     if (!dp12_ready("dp12_open_port"))
         return NULL;
-    if (!dpn_port_names(&names, name, false)) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_open_port: name must be 1..%u characters of [A-Za-z0-9_.-]",
-                DPN_MAX_BASE);
-        return NULL;
-    }
-    /* The namespace is the creator's choice: try the session's, then the global one. */
-    dp_error_save(&saved);
-    h = dp12_open(&names);
-    if (!h && dp_last_error() == DP_ERROR_NOT_FOUND) {
-        dpn_port_names(&names, name, true);
-        h = dp12_open(&names);
-    }
-    if (h)
-        dp_error_restore(&saved);
-    return h;
+    return dp_open_named(name, NULL, dp12_open, "dp12_open_port");
 }
 
 /* ---- Fences ---------------------------------------------------------------------------- */

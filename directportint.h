@@ -146,6 +146,11 @@ DP_RESULT dp_args_from_desc(const DP_PORT_DESC *desc, dp_create_args *a, const c
 /* The same for the reference API's create calls (1 slot, AUTO, the NT names given). */
 DP_RESULT dp_args_legacy(uint32_t width, uint32_t height, DP_FORMAT format, uint32_t flags, const wchar_t *tex_name,
                          const wchar_t *fence_name, dp_create_args *a, const char *fn);
+/* Opens a port by its legacy NT names (fence_name given) or by its DP_PORT_DESC name
+ * (the session namespace, then the global one) with the core's open; a successful open
+ * leaves the last error as it was. */
+DP_HANDLE dp_open_named(const wchar_t *name, const wchar_t *fence_name, DP_HANDLE (*open)(const dpn_names *),
+                        const char *fn);
 /* A producer port record's fields from *a (transport left to the caller). */
 void dp_port_from_args(dp_port *p, const dp_create_args *a);
 
