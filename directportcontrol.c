@@ -489,6 +489,36 @@ DP_RESULT dp_port_refresh(dp_port *p, bool *changed)
     return dp_port_open_producer(p, v.producer_pid, v.producer_start_time);
 }
 
+DP_RESULT dp_port_resize(dp_port *p, uint32_t width, uint32_t height, const dp_resize_ops *ops, const char *fn)
+{
+    dp_security sec;
+    DP_RESULT r;
+    if (!width || !height || width > DP_MAX_DIMENSION || height > DP_MAX_DIMENSION)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: size %ux%u is outside 1..%u", fn, width, height,
+                       DP_MAX_DIMENSION);
+    if (p->begun != DP_NO_SLOT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: end the frame begun first", fn);
+    if (p->legacy && p->transport == DP_TRANSPORT_GPU)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: a legacy GPU port's texture has a fixed name", fn);
+    if (width == p->width && height == p->height)
+        return DP_OK;
+    r = dp_port_security(p, NULL, &sec);
+    if (r != DP_OK)
+        return r;
+    /* Build the new generation's objects under its names first, then switch the block,
+     * so a consumer that sees the new generation finds them. */
+    ops->release(p);
+    p->width = width;
+    p->height = height;
+    p->row_pitch = dpb_row_pitch(width, p->bytes_per_pixel);
+    p->generation += 2;
+    r = ops->build(p, &sec);
+    dp_security_free(&sec);
+    if (r == DP_OK)
+        r = dp_port_resize_block(p, width, height);
+    return r;
+}
+
 DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height)
 {
     dpb_block *b = p->block;

@@ -1220,38 +1220,25 @@ void dp11_release_frame(DP_HANDLE h)
 
 /* ---- Resize ------------------------------------------------------------------------------ */
 
-DP_RESULT dp11_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+static void dp11_resize_release(dp_port *base)
 {
-    dp11_port *p = dp11_get_side(h, true, "dp11_resize_port");
-    dp_security sec;
-    DP_RESULT r;
-    if (!p)
-        return dp_last_error();
-    if (!width || !height || width > DP_MAX_DIMENSION || height > DP_MAX_DIMENSION)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_resize_port: size %ux%u is outside 1..%u", width, height,
-                       DP_MAX_DIMENSION);
-    if (p->base.begun != DP_NO_SLOT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_resize_port: end the frame begun first");
-    if (p->base.legacy && p->base.transport == DP_TRANSPORT_GPU)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "dp11_resize_port: a legacy GPU port's texture has a fixed name");
-    if (width == p->base.width && height == p->base.height)
-        return DP_OK;
-    r = dp_port_security(&p->base, NULL, &sec);
-    if (r != DP_OK)
-        return r;
-    /* Build the new generation's objects under its names first, then switch the block,
-     * so a consumer that sees the new generation finds them. */
+    dp11_port *p = (dp11_port *)base;
     dp11_quiesce(p);
     dp11_unbuild(p);
-    p->base.width = width;
-    p->base.height = height;
-    p->base.row_pitch = dpb_row_pitch(width, p->base.bytes_per_pixel);
-    p->base.generation += 2;
-    r = dp11_build(p, &sec);
-    dp_security_free(&sec);
-    if (r == DP_OK)
-        r = dp_port_resize_block(&p->base, width, height);
-    return r;
+}
+
+static DP_RESULT dp11_resize_build(dp_port *base, const dp_security *sec)
+{
+    return dp11_build((dp11_port *)base, sec);
+}
+
+DP_RESULT dp11_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+{
+    static const dp_resize_ops ops = {dp11_resize_release, dp11_resize_build};
+    dp11_port *p = dp11_get_side(h, true, "dp11_resize_port");
+    if (!p)
+        return dp_last_error();
+    return dp_port_resize(&p->base, width, height, &ops, "dp11_resize_port");
 }
 
 /* ---- Host transport backend (worker thread) ---------------------------------------------- */

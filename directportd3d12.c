@@ -971,19 +971,12 @@ DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t ti
         p->held_texture = k;
         dp_host_upload(p->base.host, slot, k, frame);
         *out_source = p->texture[k];
-        /* The upload's signal comes first, then the caller's queue waits on a value
+        /* The worker's copy finishes first, then the caller's queue waits on a value
          * already reached: under Wine, vkd3d can deadlock a queue that waits for a value
-         * another queue has yet to signal. This costs the caller the copy's time. */
-        if (ID3D12Fence_GetCompletedValue(p->fence) < frame &&
-            SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->fence, frame, p->wait_event)) &&
-            WaitForSingleObject(p->wait_event, timeout_ms == UINT32_MAX ? INFINITE : timeout_ms + 1000) !=
-                WAIT_OBJECT_0 &&
-            ID3D12Fence_GetCompletedValue(p->fence) < frame) {
-            p->base.held = DP_NO_SLOT;
-            *out_source = NULL;
-            return dp_fail(DP_ERROR_DEVICE, "dp12_acquire_frame: the copy of frame %llu into this handle's texture "
-                                            "did not finish", (unsigned long long)frame);
-        }
+         * another queue has yet to signal. Waiting for the job itself, not for the
+         * fence value, matters: the legacy follow step may have moved the fence that far
+         * already. This costs the caller the copy's time. */
+        dp_host_drain(p->base.host);
     } else {
         p->held_texture = slot;
         *out_source = p->texture[slot];
@@ -1060,38 +1053,25 @@ void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue)
 
 /* ---- Resize ------------------------------------------------------------------------------ */
 
-DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+static void dp12_resize_release(dp_port *base)
 {
-    dp12_port *p = dp12_get_side(h, true, "dp12_resize_port");
-    dp_security sec;
-    DP_RESULT r;
-    if (!p)
-        return dp_last_error();
-    if (!width || !height || width > DP_MAX_DIMENSION || height > DP_MAX_DIMENSION)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_resize_port: size %ux%u is outside 1..%u", width, height,
-                       DP_MAX_DIMENSION);
-    if (p->base.begun != DP_NO_SLOT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_resize_port: end the frame begun first");
-    if (p->base.legacy && p->base.transport == DP_TRANSPORT_GPU)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "dp12_resize_port: a legacy GPU port's texture has a fixed name");
-    if (width == p->base.width && height == p->base.height)
-        return DP_OK;
-    r = dp_port_security(&p->base, NULL, &sec);
-    if (r != DP_OK)
-        return r;
-    /* Build the new generation's objects under its names first, then switch the block,
-     * so a consumer that sees the new generation finds them. */
+    dp12_port *p = (dp12_port *)base;
     dp12_quiesce(p);
     dp12_unbuild(p);
-    p->base.width = width;
-    p->base.height = height;
-    p->base.row_pitch = dpb_row_pitch(width, p->base.bytes_per_pixel);
-    p->base.generation += 2;
-    r = dp12_build(p, &sec);
-    dp_security_free(&sec);
-    if (r == DP_OK)
-        r = dp_port_resize_block(&p->base, width, height);
-    return r;
+}
+
+static DP_RESULT dp12_resize_build(dp_port *base, const dp_security *sec)
+{
+    return dp12_build((dp12_port *)base, sec);
+}
+
+DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+{
+    static const dp_resize_ops ops = {dp12_resize_release, dp12_resize_build};
+    dp12_port *p = dp12_get_side(h, true, "dp12_resize_port");
+    if (!p)
+        return dp_last_error();
+    return dp_port_resize(&p->base, width, height, &ops, "dp12_resize_port");
 }
 
 /* ---- Host transport backend (worker thread) ---------------------------------------------- */

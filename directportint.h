@@ -176,6 +176,15 @@ DP_RESULT dp_port_open_block(dp_port *p);
 DP_RESULT dp_port_refresh(dp_port *p, bool *changed);
 /* A before_change hook for host-transport consumers: stops and frees p->host. */
 void dp_port_stop_host(dp_port *p);
+/* What a core does in a producer's resize: let go of the current generation's
+ * objects once the GPU is done with them, and build the new one's. */
+typedef struct {
+    void (*release)(dp_port *p);
+    DP_RESULT (*build)(dp_port *p, const dp_security *sec);
+} dp_resize_ops;
+/* Producer: checks the arguments, then releases, rebuilds at width x height under the
+ * next generation's names and switches the block (dp_port_resize_block). */
+DP_RESULT dp_port_resize(dp_port *p, uint32_t width, uint32_t height, const dp_resize_ops *ops, const char *fn);
 /* Producer: rewrites the geometry for a new size under a new generation; latest is
  * reset so no consumer takes a frame of the old size for one of the new. */
 DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height);
