@@ -30,9 +30,9 @@ endif
 
 # ---- core DLL ---------------------------------------------------------------------------
 CORE_SRCS = directporterror.c directporthandle.c directportblock.c directportnames.c \
-            directportcontrol.c directportguid.c \
+            directportsection.c directportcontrol.c directportguid.c \
             directportsecurity.c directporthost.c directportring.c directportregistry.c \
-            directportd3d12.c directportd3d11.c adapters/gl/dpgl.c
+            directportengine.c directportd3d12.c directportd3d11.c adapters/gl/dpgl.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/obj/%.o)
 RC_OBJ    = $(B)/obj/directport.res.o
 

@@ -65,31 +65,17 @@ bool dp_process_alive(uint32_t pid, uint64_t start_time)
  * name opens the ones its predecessor left, so waiting consumers keep sleeping on them. */
 static DP_RESULT dp_notify_attach(dp_port *p, const dp_security *sec, bool create)
 {
-    MEMORY_BASIC_INFORMATION mbi;
-    DWORD err;
-    bool fresh = false;
-
-    if (create) {
-        p->notify_section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, (SECURITY_ATTRIBUTES *)&sec->sa,
-                                                        PAGE_READWRITE, 0, DP_NOTIFY_SIZE, p->names.fence_value));
-        err = GetLastError();
-        fresh = p->notify_section && err != ERROR_ALREADY_EXISTS;
-    } else {
-        p->notify_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, p->names.fence_value));
-        err = GetLastError();
-    }
-    if (!p->notify_section) {
-        if (err == ERROR_FILE_NOT_FOUND)
-            return dp_fail(DP_ERROR_NOT_FOUND, "no fence named %ls", p->names.fence);
-        return dp_fail_win32(dp_result_from_win32(err), err, "CreateFileMapping(fence value)");
-    }
-    p->notify = MapViewOfFile(p->notify_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (!p->notify)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(fence value)");
-    if (fresh)
+    dp_section section;
+    bool existed = false;
+    DP_RESULT r = dp_section_map(&section, p->names.fence_value, create ? (SECURITY_ATTRIBUTES *)&sec->sa : NULL,
+                                 sizeof(dp_notify), false, &existed, "fence value");
+    if (r != DP_OK)
+        return r == DP_ERROR_NOT_FOUND ? dp_fail(DP_ERROR_NOT_FOUND, "no fence named %ls", p->names.fence) : r;
+    p->notify_section = section.handle;
+    p->notify = section.view;
+    if (create && !existed)
         p->notify->magic = DP_NOTIFY_MAGIC;
-    else if (!VirtualQuery(p->notify, &mbi, sizeof(mbi)) || mbi.RegionSize < sizeof(dp_notify) ||
-             p->notify->magic != DP_NOTIFY_MAGIC)
+    else if (p->notify->magic != DP_NOTIFY_MAGIC)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "%ls is not a DirectPort fence", p->names.fence);
 
     if (create)
@@ -136,17 +122,12 @@ DP_RESULT dp_port_wait_published(const dp_port *p, uint64_t after, HANDLE stop, 
     /* Registered before the re-read below, so a publish in between still wakes us. */
     InterlockedIncrement(&p->notify->waiters);
     while (dp_port_published(p) <= after) {
-        DWORD wait = INFINITE;
-        if (timeout_ms != UINT32_MAX) {
-            ULONGLONG spent = GetTickCount64() - start;
-            if (spent >= timeout_ms) {
-                r = dp_fail(DP_ERROR_TIMEOUT, "timed out after %u ms waiting on %ls", timeout_ms,
-                            p->names.display);
-                break;
-            }
-            wait = (DWORD)(timeout_ms - spent);
+        uint32_t wait = dp_remaining_ms(start, timeout_ms);
+        if (!wait) {
+            r = dp_fail(DP_ERROR_TIMEOUT, "timed out after %u ms waiting on %ls", timeout_ms, p->names.display);
+            break;
         }
-        w = WaitForMultipleObjects(n, handles, FALSE, wait);
+        w = WaitForMultipleObjects(n, handles, FALSE, wait == UINT32_MAX ? INFINITE : wait);
         if (w == WAIT_OBJECT_0 || w == WAIT_TIMEOUT)
             continue;
         if (w != WAIT_FAILED && w < WAIT_OBJECT_0 + n && handles[w - WAIT_OBJECT_0] == stop) {
@@ -194,16 +175,11 @@ static uint32_t dp_block_end_change(dpb_block *b)
 /* The name exists: take it over if its producer is gone, else NAME_IN_USE. */
 static DP_RESULT dp_port_take_over(dp_port *p, LUID adapter)
 {
-    MEMORY_BASIC_INFORMATION mbi;
-    dpb_block *b;
+    dpb_block *b = p->block;
     dpb_view v;
     uint32_t bpp;
 
-    p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (!p->block)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
-    b = p->block;
-    if (!VirtualQuery(b, &mbi, sizeof(mbi)) || !dpb_validate(b, mbi.RegionSize, &v, NULL) ||
+    if (!dpb_validate(b, DP_CTL_SECTION_SIZE, &v, NULL) ||
         dp_process_alive(v.producer_pid, v.producer_start_time) || v.legacy != (uint32_t)p->legacy ||
         (v.transport == DPB_TRANSPORT_GPU && p->legacy))
         return dp_fail(DP_ERROR_NAME_IN_USE, "a port named %ls exists already", p->names.display);
@@ -231,9 +207,10 @@ static DP_RESULT dp_port_take_over(dp_port *p, LUID adapter)
 
 DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
 {
+    dp_section section;
     dpb_block init;
+    bool existed;
     DP_RESULT r;
-    DWORD err;
 
     p->reader = -1;
     p->held = DP_NO_SLOT;
@@ -243,17 +220,15 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "port geometry out of range");
     dp_block_set_producer(&init, adapter);
 
-    p->ctl_section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, (SECURITY_ATTRIBUTES *)&sec->sa,
-                                                 PAGE_READWRITE, 0, DP_CTL_SECTION_SIZE, p->names.ctl));
-    err = GetLastError();
-    if (!p->ctl_section)
-        return dp_fail_win32(dp_result_from_win32(err), err, "CreateFileMapping(control block)");
-    if (err == ERROR_ALREADY_EXISTS) {
+    r = dp_section_map(&section, p->names.ctl, (SECURITY_ATTRIBUTES *)&sec->sa, DP_CTL_SECTION_SIZE, false,
+                       &existed, "control block");
+    if (r != DP_OK)
+        return r;
+    p->ctl_section = section.handle;
+    p->block = section.view;
+    if (existed) {
         r = dp_port_take_over(p, adapter);
     } else {
-        p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-        if (!p->block)
-            return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
         /* A consumer may open the section as soon as it has a name: until
          * dp_port_publish_block stores the magic, it reports the port not found. */
         init.magic = 0;
@@ -264,8 +239,7 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
     }
     if (r != DP_OK)
         return r;
-    p->row_pitch = p->block->row_pitch;
-    p->bytes_per_pixel = p->block->bytes_per_pixel;
+    p->row_pitch = dpb_row_pitch(p->width, p->bytes_per_pixel);
     r = dp_notify_attach(p, sec, true);
     if (r == DP_OK)
         p->last_frame = dp_port_published(p);
@@ -340,32 +314,46 @@ void dp_port_from_args(dp_port *p, const dp_create_args *a)
     dpb_format_info((uint32_t)a->format, &p->dxgi_format, &p->bytes_per_pixel);
 }
 
-DP_HANDLE dp_open_named(const wchar_t *name, const wchar_t *fence_name, DP_HANDLE (*open)(const dpn_names *),
-                        const char *fn)
+DP_RESULT dp_names_for_open(const wchar_t *name, const wchar_t *fence_name, bool global, dpn_names *out,
+                            const char *fn)
 {
-    dpn_names names;
-    dp_error_state saved;
-    DP_HANDLE h;
-    bool legacy = fence_name != NULL;
-    if (legacy ? !dpn_legacy_names(&names, name, fence_name) : !dpn_port_names(&names, name, false)) {
-        if (legacy)
-            dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: texture and fence names must be distinct NT names of 1..%u "
-                                               "characters", fn, DPN_MAX_NT);
-        else
-            dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: name must be 1..%u characters of [A-Za-z0-9_.-]", fn,
-                    DPN_MAX_BASE);
-        return NULL;
-    }
-    dp_error_save(&saved);
-    h = open(&names);
-    /* A port's namespace is its creator's choice: the session's first, then the global one. */
-    if (!h && !legacy && dp_last_error() == DP_ERROR_NOT_FOUND) {
-        dpn_port_names(&names, name, true);
-        h = open(&names);
-    }
-    if (h)
-        dp_error_restore(&saved);
-    return h;
+    if (fence_name && !dpn_legacy_names(out, name, fence_name))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: texture and fence names must be distinct NT names of 1..%u "
+                                                  "characters", fn, DPN_MAX_NT);
+    if (!fence_name && !dpn_port_names(out, name, global))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: name must be 1..%u characters of [A-Za-z0-9_.-]", fn,
+                       DPN_MAX_BASE);
+    return DP_OK;
+}
+
+void dp_port_geometry(const dp_port *p, dp_geometry *out)
+{
+    out->generation = p->generation;
+    out->width = p->width;
+    out->height = p->height;
+    out->bytes_per_pixel = p->bytes_per_pixel;
+    out->row_pitch = p->row_pitch;
+    out->slots = p->slots;
+    out->flags = p->flags;
+    out->dxgi_format = p->dxgi_format;
+    out->format = p->format;
+    out->transport = p->transport;
+    out->legacy = p->legacy;
+}
+
+void dp_port_set_geometry(dp_port *p, const dp_geometry *geo)
+{
+    p->generation = geo->generation;
+    p->width = geo->width;
+    p->height = geo->height;
+    p->bytes_per_pixel = geo->bytes_per_pixel;
+    p->row_pitch = geo->row_pitch;
+    p->slots = geo->slots;
+    p->flags = geo->flags;
+    p->dxgi_format = geo->dxgi_format;
+    p->format = geo->format;
+    p->transport = geo->transport;
+    p->legacy = geo->legacy;
 }
 
 DP_RESULT dp_port_security(dp_port *p, const wchar_t *sddl, dp_security *out)
@@ -391,35 +379,32 @@ void dp_port_publish_block(dp_port *p)
     p->publish = DP_PUBLISH_NONE;
 }
 
-/* Copies the block's fields into p, retrying while a change is under way. */
-static DP_RESULT dp_port_read_block(dp_port *p, dpb_view *out)
+/* The block's fields, validated, retrying (briefly) while a change is under way. */
+static DP_RESULT dp_port_read_block(const dp_port *p, dp_geometry *out, dpb_view *view)
 {
-    MEMORY_BASIC_INFORMATION mbi;
     const char *why = NULL;
     uint32_t dxgi;
 
-    if (!VirtualQuery(p->block, &mbi, sizeof(mbi)))
-        return dp_fail_win32(DP_ERROR_INCOMPATIBLE, GetLastError(), "VirtualQuery(control block)");
     for (int tries = 0;; tries++) {
-        if (dpb_validate(p->block, mbi.RegionSize, out, &why) && p->block->generation == out->generation)
+        if (dpb_validate(p->block, DP_CTL_SECTION_SIZE, view, &why) && p->block->generation == view->generation)
             break;
-        if (tries > 1000 || (why && strcmp(why, "changing")))
+        if (tries > 100 || (why && strcmp(why, "changing")))
             return dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls is invalid: %s", p->names.display,
                            why ? why : "changing");
         Sleep(tries < 10 ? 0 : 1);
     }
-    dpb_format_info(out->format, &dxgi, NULL);
-    p->width = out->width;
-    p->height = out->height;
-    p->format = (DP_FORMAT)out->format;
-    p->bytes_per_pixel = out->bytes_per_pixel;
-    p->row_pitch = out->row_pitch;
-    p->slots = out->slot_count;
-    p->flags = out->flags;
-    p->dxgi_format = dxgi;
-    p->legacy = out->legacy != 0;
-    p->transport = out->transport == DPB_TRANSPORT_GPU ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
-    p->generation = out->generation;
+    dpb_format_info(view->format, &dxgi, NULL);
+    out->generation = view->generation;
+    out->width = view->width;
+    out->height = view->height;
+    out->format = (DP_FORMAT)view->format;
+    out->bytes_per_pixel = view->bytes_per_pixel;
+    out->row_pitch = view->row_pitch;
+    out->slots = view->slot_count;
+    out->flags = view->flags;
+    out->dxgi_format = dxgi;
+    out->legacy = view->legacy != 0;
+    out->transport = view->transport == DPB_TRANSPORT_GPU ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
     return DP_OK;
 }
 
@@ -437,27 +422,27 @@ static DP_RESULT dp_port_open_producer(dp_port *p, uint32_t pid, uint64_t start_
 
 DP_RESULT dp_port_open_block(dp_port *p)
 {
+    dp_section section;
+    dp_geometry geo;
     dpb_view v;
     DP_RESULT r;
-    DWORD err;
 
     p->reader = -1;
     p->held = DP_NO_SLOT;
     p->begun = DP_NO_SLOT;
-    p->ctl_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, p->names.ctl));
-    if (!p->ctl_section) {
-        err = GetLastError();
-        if (err == ERROR_FILE_NOT_FOUND)
-            return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);
-        return dp_fail_win32(dp_result_from_win32(err), err, "OpenFileMapping(control block)");
-    }
-    p->block = MapViewOfFile(p->ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (!p->block)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(control block)");
+    r = dp_section_map(&section, p->names.ctl, NULL, DP_CTL_SECTION_SIZE, false, NULL, "control block");
+    if (r == DP_ERROR_NOT_FOUND)
+        return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);
+    if (r != DP_OK)
+        return r;
+    p->ctl_section = section.handle;
+    p->block = section.view;
     /* The creator stores the magic last: a zero magic is a port still being made. */
     if (p->block->magic == 0)
         return dp_fail(DP_ERROR_NOT_FOUND, "the port %ls is still being created", p->names.display);
-    r = dp_port_read_block(p, &v);
+    r = dp_port_read_block(p, &geo, &v);
+    if (r == DP_OK)
+        dp_port_set_geometry(p, &geo);
     if (r == DP_OK)
         r = dp_notify_attach(p, NULL, false);
     if (r == DP_OK)
@@ -465,72 +450,47 @@ DP_RESULT dp_port_open_block(dp_port *p)
     return r;
 }
 
-void dp_port_stop_host(dp_port *p)
-{
-    dp_host_destroy(p->host);
-    p->host = NULL;
-}
-
-DP_RESULT dp_port_refresh(dp_port *p, bool *changed)
+DP_RESULT dp_port_read_change(const dp_port *p, dp_geometry *out, bool *moved)
 {
     dpb_view v;
-    DP_RESULT r;
-    *changed = false;
-    if (!p->block)
-        return dp_port_check_producer(p);
-    if (p->block->generation == p->generation)
-        return dp_port_check_producer(p);
-    if (p->before_change)
-        p->before_change(p);
-    r = dp_port_read_block(p, &v);
-    if (r != DP_OK)
-        return r;
-    *changed = true;
-    return dp_port_open_producer(p, v.producer_pid, v.producer_start_time);
-}
-
-DP_RESULT dp_port_resize(dp_port *p, uint32_t width, uint32_t height, const dp_resize_ops *ops, const char *fn)
-{
-    dp_security sec;
-    DP_RESULT r;
-    if (!width || !height || width > DP_MAX_DIMENSION || height > DP_MAX_DIMENSION)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: size %ux%u is outside 1..%u", fn, width, height,
-                       DP_MAX_DIMENSION);
-    if (p->begun != DP_NO_SLOT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: end the frame begun first", fn);
-    if (p->legacy && p->transport == DP_TRANSPORT_GPU)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: a legacy GPU port's texture has a fixed name", fn);
-    if (width == p->width && height == p->height)
+    *moved = p->block && p->block->generation != p->generation;
+    if (!*moved)
         return DP_OK;
-    r = dp_port_security(p, NULL, &sec);
-    if (r != DP_OK)
-        return r;
-    /* Build the new generation's objects under its names first, then switch the block,
-     * so a consumer that sees the new generation finds them. */
-    ops->release(p);
-    p->width = width;
-    p->height = height;
-    p->row_pitch = dpb_row_pitch(width, p->bytes_per_pixel);
-    p->generation += 2;
-    r = ops->build(p, &sec);
-    dp_security_free(&sec);
-    if (r == DP_OK)
-        r = dp_port_resize_block(p, width, height);
-    return r;
+    return dp_port_read_block(p, out, &v);
 }
 
-DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height)
+DP_RESULT dp_port_follow_producer(dp_port *p)
 {
     dpb_block *b = p->block;
-    dp_block_begin_change(b);
-    dpb_set_size(b, width, height);
+    return dp_port_open_producer(p, b->producer_pid, b->producer_start_time);
+}
+
+void dp_port_commit_block(dp_port *p, const dp_geometry *geo)
+{
+    dpb_block *b = p->block;
+    /* The producer's own values, never the block's: only it writes them. */
+    InterlockedExchange((volatile LONG *)&b->generation, (LONG)(geo->generation - 1));
+    b->format = (uint32_t)geo->format;
+    b->bytes_per_pixel = geo->bytes_per_pixel;
+    b->slot_count = geo->slots;
+    b->transport = geo->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST;
+    b->flags = geo->flags;
+    dpb_set_size(b, geo->width, geo->height);
+    b->row_pitch = geo->row_pitch;
+    b->slot_size = (uint64_t)geo->row_pitch * geo->height;
     b->latest = 0;
     memset((void *)b->slot, 0, sizeof(b->slot));
-    p->generation = dp_block_end_change(b);
-    p->width = width;
-    p->height = height;
-    p->row_pitch = b->row_pitch;
-    return DP_OK;
+    InterlockedExchange((volatile LONG *)&b->generation, (LONG)geo->generation);
+    dp_port_set_geometry(p, geo);
+}
+
+uint32_t dp_remaining_ms(ULONGLONG start, uint32_t timeout_ms)
+{
+    ULONGLONG spent;
+    if (timeout_ms == UINT32_MAX)
+        return UINT32_MAX;
+    spent = GetTickCount64() - start;
+    return spent >= timeout_ms ? 0 : (uint32_t)(timeout_ms - spent);
 }
 
 DP_RESULT dp_port_check_producer(const dp_port *p)
@@ -560,12 +520,6 @@ void dp_port_release(dp_port *p)
      * left retrying an odd generation. */
     if (p->block && p->publish == DP_PUBLISH_GENERATION)
         dp_port_publish_block(p);
-    dp_host_destroy(p->host);
-    p->host = NULL;
-    if (p->registered)
-        dp_registry_remove(p);
-    if (p->block && !p->producer)
-        dp_ring_leave(p);
     if (p->block)
         UnmapViewOfFile(p->block);
     p->block = NULL;

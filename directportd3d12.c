@@ -1,15 +1,19 @@
 /*
- * directportd3d12.c - the D3D12 core: the DirectPort reference API, the frame
- * protocol and the other additions.
+ * directportd3d12.c - the D3D12 backend of the port engine and the dp12_* entry points.
+ *
+ * The entry points are thin: the engine (directportengine.c) holds every call's body
+ * and reaches D3D12 through dp12_backend, at the end of this file. What only D3D12
+ * has stays here: the device, textures and fences, NT sharing and opening, the host
+ * worker's copy queue, map, the legacy fence calls.
  *
  * GPU transport: the slot textures and the fence are NT-shared objects carrying the
- * port's names. Host transport (drivers without NT sharing, such as Wine's vkd3d):
- * the textures and the fence are local objects, and directporthost.c's worker keeps
- * them in step with the port's sections through the backend at the end of this file,
- * which does its device work on a private copy queue.
+ * port's names, one set per generation. Host transport (drivers without NT sharing,
+ * such as Wine's vkd3d): the textures are local, the fence is the handle's own, and
+ * directporthost.c's worker keeps them in step with the port's sections through the
+ * host ops below, on a private copy queue.
  *
- * Which textures a handle has:
- *   GPU, either side   the port's slot textures, opened per generation;
+ * Which textures a generation has:
+ *   GPU, either side   the port's slot textures;
  *   host producer      a local texture per slot (begin_frame hands them out);
  *   host consumer      two local textures that acquires alternate between, so the
  *                      worker uploads the next frame while the caller reads the last.
@@ -21,40 +25,23 @@ _Static_assert(DXGI_FORMAT_R8G8B8A8_UNORM == 28 && DXGI_FORMAT_R32G32B32A32_FLOA
                "directportblock.c's format table uses these DXGI numbers");
 
 #define DP12_CONSUMER_TEXTURES 2u
-#define DP12_MAX_PENDING 8u
 
+/* One generation's objects. */
 typedef struct {
-    dp_port base;               /* first: the shared code sees every handle as a dp_port */
+    dp_gen base;
     ID3D12Resource *texture[DPB_MAX_SLOTS];
     uint32_t textures;
-    ID3D12Fence *fence;         /* GPU: the port's shared fence; host: this handle's own */
-    HANDLE texture_nt[DPB_MAX_SLOTS]; /* NT shared handles (GPU transport) */
-    HANDLE fence_nt;
     bool system_ram;
-    HANDLE wait_event;          /* cpu waits on the caller's thread */
-    /* Map state. */
+    ID3D12Fence *shared_fence;          /* GPU transport: the generation's fence */
+    HANDLE texture_nt[DPB_MAX_SLOTS];   /* NT shared handles (GPU transport) */
+    HANDLE fence_nt;
+    /* Map state (texture 0 or the host section). */
     uint8_t *map_ptr;
-    uint8_t *map_staging;       /* CPU copy where the driver cannot map a row-major texture */
+    uint8_t *map_staging;               /* CPU copy where the driver cannot map a row-major texture */
     uint32_t map_pitch;
-    /* Consumer frame protocol. The caller signals release_fence on its queue when it
-     * is done with a frame; what waits on that depends on the transport. */
-    ID3D12Fence *release_fence;
-    uint64_t release_value;
-    uint32_t held_texture;
-    uint32_t next_texture;
-    uint64_t texture_free_at[DP12_CONSUMER_TEXTURES]; /* host: release value before reuse */
-    /* GPU consumer: claims dropped once the caller's GPU passed their release value,
-     * by a thread-pool wait on release_event. */
-    SRWLOCK pending_lock;
-    struct {
-        uint32_t slot;
-        uint64_t value;
-    } pending[DP12_MAX_PENDING];
-    uint32_t pending_count;
-    HANDLE release_event;
-    HANDLE release_wait;
+    uint64_t texture_free_at[DP12_CONSUMER_TEXTURES]; /* host consumer: release value before reuse */
     /* Host transport: used by the worker thread only. */
-    ID3D12Resource *buffer;     /* readback (producer) or upload (consumer) buffer */
+    ID3D12Resource *buffer;             /* readback (producer) or upload (consumer) buffer */
     uint8_t *buffer_ptr;
     D3D12_PLACED_SUBRESOURCE_FOOTPRINT footprint;
     ID3D12CommandQueue *copy_queue;
@@ -64,24 +51,50 @@ typedef struct {
     uint64_t copy_value;
     HANDLE copy_event;
     HANDLE local_event;
+} dp12_gen;
+
+typedef struct {
+    dp_port base;                       /* first: the engine sees every handle as a dp_port */
+    ID3D12Fence *local_fence;           /* host transport: the handle's own fence */
+    HANDLE wait_event;                  /* cpu waits and quiesce, on the caller's thread */
+    /* Consumer: the caller signals release_fence on its queue when done with a frame. */
+    ID3D12Fence *release_fence;
+    uint64_t release_value;
+    uint32_t held_texture;
+    uint32_t next_texture;
 } dp12_port;
 
 static struct {
     SRWLOCK lock;
     ID3D12Device *device;
-    int can_share;                  /* -1 unknown, 0 no, 1 yes */
+    int can_share;                      /* -1 unknown, 0 no, 1 yes */
 } dp12 = {SRWLOCK_INIT, NULL, -1};
 
+static const dp_backend dp12_backend;
 static const dp_host_ops dp12_host_ops;
+
+static dp12_gen *dp12_gen_of(const dp12_port *p)
+{
+    return (dp12_gen *)p->base.gen;
+}
+
+/* The fence of the handle: the generation's shared one, or the handle's own. */
+static ID3D12Fence *dp12_fence(const dp12_port *p)
+{
+    const dp12_gen *g = dp12_gen_of(p);
+    return g && g->shared_fence ? g->shared_fence : p->local_fence;
+}
+
+static dp12_port *dp12_get(DP_HANDLE h, const char *fn)
+{
+    return (dp12_port *)dp_engine_get(&dp12_backend, h, fn);
+}
 
 /* ---- Device ------------------------------------------------------------------------- */
 
-static bool dp12_ready(const char *fn)
+static bool dp12_ready(void)
 {
-    if (dp12.device)
-        return true;
-    dp_fail(DP_ERROR_NOT_INITIALIZED, "%s: call dp12_init first", fn);
-    return false;
+    return dp12.device != NULL;
 }
 
 bool dp12_init(void)
@@ -121,16 +134,14 @@ bool dp12_init_with_device(ID3D12Device *device)
 
 ID3D12Device *dp12_get_device(void)
 {
+    if (!dp12.device)
+        dp_fail(DP_ERROR_NOT_INITIALIZED, "dp12_get_device: call dp12_init first");
     return dp12.device;
 }
 
-static void dp12_port_destroy(dp12_port *p);
-
 void dp12_shutdown(void)
 {
-    dp12_port *p;
-    while ((p = dp_handle_take_any(DP_KIND_D3D12)))
-        dp12_port_destroy(p);
+    dp_engine_close_all(&dp12_backend);
     AcquireSRWLockExclusive(&dp12.lock);
     DP_RELEASE(dp12.device);
     dp12.can_share = -1;
@@ -156,110 +167,17 @@ static bool dp12_device_can_share(void)
     return dp12.can_share == 1;
 }
 
-/* ---- Handles ------------------------------------------------------------------------- */
-
-static dp12_port *dp12_get(DP_HANDLE h, const char *fn)
+static LUID dp12_adapter_luid(void)
 {
-    if (!dp12_ready(fn))
-        return NULL;
-    return dp_handle_get(h, DP_KIND_D3D12, fn);
-}
-
-/* Releases the objects of the current generation: textures, the GPU transport's
- * fence, the host worker and its copy objects. What outlives a generation (the local
- * and release fences, events) stays. */
-static void dp12_unbuild(dp12_port *p)
-{
-    /* The worker uses the copy objects: stop it before they go. */
-    dp_host_destroy(p->base.host);
-    p->base.host = NULL;
-    if (p->map_ptr && !p->map_staging && p->texture[0])
-        ID3D12Resource_Unmap(p->texture[0], 0, NULL);
-    p->map_ptr = NULL;
-    if (p->map_staging)
-        HeapFree(GetProcessHeap(), 0, p->map_staging);
-    p->map_staging = NULL;
-    if (p->buffer_ptr)
-        ID3D12Resource_Unmap(p->buffer, 0, NULL);
-    p->buffer_ptr = NULL;
-    DP_RELEASE(p->list);
-    DP_RELEASE(p->allocator);
-    DP_RELEASE(p->copy_queue);
-    DP_RELEASE(p->buffer);
-    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
-        DP_RELEASE(p->texture[i]);
-        dp_close_handle(&p->texture_nt[i]);
-    }
-    p->textures = 0;
-    if (p->base.transport == DP_TRANSPORT_GPU) {
-        DP_RELEASE(p->fence);
-        dp_close_handle(&p->fence_nt);
-    }
-}
-
-static void dp12_port_destroy(dp12_port *p)
-{
-    /* The thread-pool wait touches the block: gone before the block is. */
-    if (p->release_wait)
-        UnregisterWaitEx(p->release_wait, INVALID_HANDLE_VALUE);
-    p->release_wait = NULL;
-    dp12_unbuild(p);
-    DP_RELEASE(p->fence);
-    DP_RELEASE(p->release_fence);
-    DP_RELEASE(p->copy_fence);
-    dp_close_handle(&p->fence_nt);
-    dp_close_handle(&p->copy_event);
-    dp_close_handle(&p->local_event);
-    dp_close_handle(&p->wait_event);
-    dp_close_handle(&p->release_event);
-    dp_port_release(&p->base);
-    HeapFree(GetProcessHeap(), 0, p);
-}
-
-void dp12_close(DP_HANDLE h)
-{
-    dp12_port *p;
-    if (!dp12_ready("dp12_close"))
-        return;
-    p = dp_handle_take(h, DP_KIND_D3D12, "dp12_close");
-    if (p)
-        dp12_port_destroy(p);
-}
-
-/* Registers a built port, or destroys it and returns NULL on failure r. */
-static DP_HANDLE dp12_finish(dp12_port *p, DP_RESULT r)
-{
-    DP_HANDLE h = NULL;
-    if (r == DP_OK)
-        h = dp_handle_add(DP_KIND_D3D12, p);
-    if (!h)
-        dp12_port_destroy(p);
-    else if (p->base.producer && p->base.block)
-        dp_registry_add(&p->base);
-    return h;
-}
-
-static dp12_port *dp12_port_new(bool producer)
-{
-    dp12_port *p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*p));
-    if (!p) {
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
-        return NULL;
-    }
-    p->base.kind = DP_KIND_D3D12;
-    p->base.before_change = dp_port_stop_host;
-    p->base.producer = producer;
-    p->base.reader = -1;
-    p->base.held = DP_NO_SLOT;
-    p->base.begun = DP_NO_SLOT;
-    InitializeSRWLock(&p->pending_lock);
-    return p;
+    LUID luid;
+    dp12.device->lpVtbl->GetAdapterLuid(dp12.device, &luid);
+    return luid;
 }
 
 /* ---- Device objects ------------------------------------------------------------------- */
 
 /* A slot texture: GPU memory, or with system_ram CPU-visible row-major memory. */
-static DP_RESULT dp12_create_texture(dp12_port *p, bool shared, ID3D12Resource **out)
+static DP_RESULT dp12_create_texture(const dp12_gen *g, bool shared, ID3D12Resource **out)
 {
     D3D12_HEAP_PROPERTIES heap = {0};
     D3D12_RESOURCE_DESC desc = {0};
@@ -267,13 +185,13 @@ static DP_RESULT dp12_create_texture(dp12_port *p, bool shared, ID3D12Resource *
     HRESULT hr;
 
     desc.Dimension = D3D12_RESOURCE_DIMENSION_TEXTURE2D;
-    desc.Width = p->base.width;
-    desc.Height = p->base.height;
+    desc.Width = g->base.geo.width;
+    desc.Height = g->base.geo.height;
     desc.DepthOrArraySize = 1;
     desc.MipLevels = 1;
-    desc.Format = (DXGI_FORMAT)p->base.dxgi_format;
+    desc.Format = (DXGI_FORMAT)g->base.geo.dxgi_format;
     desc.SampleDesc.Count = 1;
-    if (p->system_ram) {
+    if (g->system_ram) {
         /* Row-major textures exist only as cross-adapter resources. */
         heap.Type = D3D12_HEAP_TYPE_CUSTOM;
         heap.CPUPageProperty = D3D12_CPU_PAGE_PROPERTY_WRITE_BACK;
@@ -289,7 +207,7 @@ static DP_RESULT dp12_create_texture(dp12_port *p, bool shared, ID3D12Resource *
     hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, heap_flags, &desc, D3D12_RESOURCE_STATE_COMMON,
                                               NULL, &IID_ID3D12Resource, (void **)out);
     if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "CreateCommittedResource(texture)");
+        return dp_fail_d3d(hr, "CreateCommittedResource(texture)");
     return DP_OK;
 }
 
@@ -298,7 +216,7 @@ static DP_RESULT dp12_create_fence(bool shared, ID3D12Fence **out)
     HRESULT hr = ID3D12Device_CreateFence(dp12.device, 0, shared ? D3D12_FENCE_FLAG_SHARED : D3D12_FENCE_FLAG_NONE,
                                           &IID_ID3D12Fence, (void **)out);
     if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "CreateFence");
+        return dp_fail_d3d(hr, "CreateFence");
     return DP_OK;
 }
 
@@ -311,7 +229,7 @@ static DP_RESULT dp12_share(ID3D12DeviceChild *obj, const dp_security *sec, cons
         return dp_fail(DP_ERROR_NAME_IN_USE, "CreateSharedHandle: the name %ls is taken (hr 0x%08lx)", name,
                        (unsigned long)hr);
     if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "CreateSharedHandle");
+        return dp_fail_d3d(hr, "CreateSharedHandle");
     *out = dp_track(nt);
     return DP_OK;
 }
@@ -323,65 +241,50 @@ static DP_RESULT dp12_open_shared(const wchar_t *name, REFIID iid, void **out, H
     if (FAILED(hr)) {
         if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
             return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandleByName");
+        return dp_fail_d3d(hr, "OpenSharedHandleByName");
     }
     *out_nt = dp_track(nt);
     hr = ID3D12Device_OpenSharedHandle(dp12.device, nt, iid, out);
     if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "OpenSharedHandle");
-    return DP_OK;
-}
-
-/* Objects that live as long as the handle: events, the host transport's local fence,
- * a consumer's release fence. */
-static DP_RESULT dp12_create_lasting(dp12_port *p)
-{
-    HRESULT hr = S_OK;
-    p->wait_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    p->local_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    p->copy_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    p->release_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    if (!p->wait_event || !p->local_event || !p->copy_event || !p->release_event)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent");
-    if (p->base.transport == DP_TRANSPORT_HOST && dp12_create_fence(false, &p->fence) != DP_OK)
-        return DP_ERROR_DEVICE;
-    if (!p->base.producer && dp12_create_fence(false, &p->release_fence) != DP_OK)
-        return DP_ERROR_DEVICE;
-    hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&p->copy_fence);
-    if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateFence(copy)");
+        return dp_fail_d3d(hr, "OpenSharedHandle");
     return DP_OK;
 }
 
 /* The host worker's copy objects: a buffer laid out as the section's rows (readback
  * for a producer, upload for a consumer) and a command list for the copy queue. */
-static DP_RESULT dp12_create_copy_objects(dp12_port *p)
+static DP_RESULT dp12_create_copy_objects(dp12_gen *g, bool producer)
 {
+    D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
     D3D12_RESOURCE_DESC tex_desc, buf_desc = {0};
     D3D12_HEAP_PROPERTIES heap = {0};
+    const dp_geometry *geo = &g->base.geo;
     UINT64 total = 0;
     HRESULT hr;
 
-    if (p->system_ram)
+    g->copy_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    g->local_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    if (!g->copy_event || !g->local_event)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent(copy)");
+    hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&g->copy_fence);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "CreateFence(copy)");
+    if (g->system_ram)
         return DP_OK; /* the worker reads and writes the row-major textures with the CPU */
-    /* A queue per handle: one handle's copies never wait behind another's GPU-side
+    /* A queue per generation: one handle's copies never wait behind another's GPU-side
      * waits (a consumer's copy waits for its caller's release). */
-    {
-        D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
-        hr = ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)&p->copy_queue);
-        if (FAILED(hr))
-            return dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateCommandQueue(copy)");
-    }
-    p->texture[0]->lpVtbl->GetDesc(p->texture[0], &tex_desc);
-    ID3D12Device_GetCopyableFootprints(dp12.device, &tex_desc, 0, 1, 0, &p->footprint, NULL, NULL, &total);
-    if (p->footprint.Footprint.RowPitch != p->base.row_pitch)
+    hr = ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)&g->copy_queue);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "CreateCommandQueue(copy)");
+    g->texture[0]->lpVtbl->GetDesc(g->texture[0], &tex_desc);
+    ID3D12Device_GetCopyableFootprints(dp12.device, &tex_desc, 0, 1, 0, &g->footprint, NULL, NULL, &total);
+    if (g->footprint.Footprint.RowPitch != geo->row_pitch)
         return dp_fail(DP_ERROR_DEVICE, "the driver's copy row pitch %u differs from the port's %u",
-                       p->footprint.Footprint.RowPitch, p->base.row_pitch);
-    heap.Type = p->base.producer ? D3D12_HEAP_TYPE_READBACK : D3D12_HEAP_TYPE_UPLOAD;
+                       g->footprint.Footprint.RowPitch, geo->row_pitch);
+    heap.Type = producer ? D3D12_HEAP_TYPE_READBACK : D3D12_HEAP_TYPE_UPLOAD;
     buf_desc.Dimension = D3D12_RESOURCE_DIMENSION_BUFFER;
     /* The footprint's last row is unpadded; the section's is not, and the worker copies
      * whole slots. */
-    buf_desc.Width = (UINT64)p->base.row_pitch * p->base.height;
+    buf_desc.Width = (UINT64)geo->row_pitch * geo->height;
     if (buf_desc.Width < total)
         buf_desc.Width = total;
     buf_desc.Height = 1;
@@ -390,246 +293,379 @@ static DP_RESULT dp12_create_copy_objects(dp12_port *p)
     buf_desc.SampleDesc.Count = 1;
     buf_desc.Layout = D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
     hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, D3D12_HEAP_FLAG_NONE, &buf_desc,
-                                              p->base.producer ? D3D12_RESOURCE_STATE_COPY_DEST
-                                                               : D3D12_RESOURCE_STATE_GENERIC_READ,
-                                              NULL, &IID_ID3D12Resource, (void **)&p->buffer);
+                                              producer ? D3D12_RESOURCE_STATE_COPY_DEST
+                                                       : D3D12_RESOURCE_STATE_GENERIC_READ,
+                                              NULL, &IID_ID3D12Resource, (void **)&g->buffer);
     if (FAILED(hr))
-        return dp_fail_hr(dp_result_from_hr(hr), hr, "CreateCommittedResource(copy buffer)");
-    hr = ID3D12Resource_Map(p->buffer, 0, NULL, (void **)&p->buffer_ptr);
+        return dp_fail_d3d(hr, "CreateCommittedResource(copy buffer)");
+    hr = ID3D12Resource_Map(g->buffer, 0, NULL, (void **)&g->buffer_ptr);
     if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_DEVICE, hr, "Map(copy buffer)");
+        return dp_fail_d3d(hr, "Map(copy buffer)");
     hr = ID3D12Device_CreateCommandAllocator(dp12.device, D3D12_COMMAND_LIST_TYPE_COPY, &IID_ID3D12CommandAllocator,
-                                             (void **)&p->allocator);
+                                             (void **)&g->allocator);
     if (SUCCEEDED(hr))
-        hr = ID3D12Device_CreateCommandList(dp12.device, 0, D3D12_COMMAND_LIST_TYPE_COPY, p->allocator, NULL,
-                                            &IID_ID3D12GraphicsCommandList, (void **)&p->list);
+        hr = ID3D12Device_CreateCommandList(dp12.device, 0, D3D12_COMMAND_LIST_TYPE_COPY, g->allocator, NULL,
+                                            &IID_ID3D12GraphicsCommandList, (void **)&g->list);
     if (SUCCEEDED(hr))
-        hr = ID3D12GraphicsCommandList_Close(p->list);
+        hr = ID3D12GraphicsCommandList_Close(g->list);
     if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_DEVICE, hr, "creating the copy command list");
+        return dp_fail_d3d(hr, "creating the copy command list");
     return DP_OK;
 }
 
-static const dp_host_ops dp12_host_ops;
-
 /* The names are anyone's to take: an opened texture must be the one the control block
  * describes, on this device's adapter, or the copies sized from the block overrun. */
-static DP_RESULT dp12_check_opened(dp12_port *p, ID3D12Resource *texture, const wchar_t *name)
+static DP_RESULT dp12_check_opened(const dp12_gen *g, ID3D12Resource *texture, const wchar_t *name)
 {
+    const dp_port *p = g->base.port;
+    const dpb_block *b = p->block;
+    const dp_geometry *geo = &g->base.geo;
     D3D12_RESOURCE_DESC desc;
-    LUID luid;
-    const dpb_block *b = p->base.block;
-    dp12.device->lpVtbl->GetAdapterLuid(dp12.device, &luid);
+    LUID luid = dp12_adapter_luid();
     if (b && (b->adapter_luid_low || b->adapter_luid_high) &&
         (b->adapter_luid_low != luid.LowPart || b->adapter_luid_high != luid.HighPart))
         return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
                                              "GPU-transport textures do not cross adapters",
-                       p->base.names.display, (unsigned long)b->adapter_luid_high, (unsigned long)b->adapter_luid_low,
+                       p->names.display, (unsigned long)b->adapter_luid_high, (unsigned long)b->adapter_luid_low,
                        (unsigned long)luid.HighPart, (unsigned long)luid.LowPart);
     texture->lpVtbl->GetDesc(texture, &desc);
-    if (desc.Dimension != D3D12_RESOURCE_DIMENSION_TEXTURE2D || desc.Width != p->base.width ||
-        desc.Height != p->base.height || (uint32_t)desc.Format != p->base.dxgi_format ||
-        (desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR) != p->system_ram)
+    if (desc.Dimension != D3D12_RESOURCE_DIMENSION_TEXTURE2D || desc.Width != geo->width ||
+        desc.Height != geo->height || (uint32_t)desc.Format != geo->dxgi_format ||
+        (desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR) != g->system_ram)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls does not match the control block of %ls", name,
-                       p->base.names.display);
+                       p->names.display);
     return DP_OK;
 }
 
-/* Makes (producer, sec given) or opens (consumer) the objects of p's generation. */
-static DP_RESULT dp12_build(dp12_port *p, const dp_security *sec)
+/* GPU transport: makes (producer, sec given) or opens the generation's shared objects. */
+static DP_RESULT dp12_build_gpu(dp12_gen *g, const dp_security *sec)
 {
+    const dp_port *p = g->base.port;
     wchar_t name[DPN_LEN];
     DP_RESULT r = DP_OK;
     uint32_t i;
 
-    if (p->base.transport == DP_TRANSPORT_GPU) {
-        p->textures = p->base.slots;
-        for (i = 0; i < p->textures && r == DP_OK; i++) {
-            dpn_texture_name(name, DPN_LEN, &p->base.names, p->base.generation, i);
-            if (sec) {
-                r = dp12_create_texture(p, true, &p->texture[i]);
-                if (r == DP_OK)
-                    r = dp12_share((ID3D12DeviceChild *)p->texture[i], sec, name, &p->texture_nt[i]);
-            } else {
-                r = dp12_open_shared(name, &IID_ID3D12Resource, (void **)&p->texture[i], &p->texture_nt[i]);
-                if (r == DP_OK)
-                    r = dp12_check_opened(p, p->texture[i], name);
-            }
-        }
-        dpn_fence_name(name, DPN_LEN, &p->base.names, p->base.generation);
-        if (r == DP_OK && sec) {
-            r = dp12_create_fence(true, &p->fence);
+    g->textures = g->base.geo.slots;
+    for (i = 0; i < g->textures && r == DP_OK; i++) {
+        dpn_texture_name(name, DPN_LEN, &p->names, g->base.geo.generation, i);
+        if (sec) {
+            r = dp12_create_texture(g, true, &g->texture[i]);
             if (r == DP_OK)
-                r = dp12_share((ID3D12DeviceChild *)p->fence, sec, name, &p->fence_nt);
-        } else if (r == DP_OK) {
-            r = dp12_open_shared(name, &IID_ID3D12Fence, (void **)&p->fence, &p->fence_nt);
+                r = dp12_share((ID3D12DeviceChild *)g->texture[i], sec, name, &g->texture_nt[i]);
+        } else {
+            r = dp12_open_shared(name, &IID_ID3D12Resource, (void **)&g->texture[i], &g->texture_nt[i]);
+            if (r == DP_OK)
+                r = dp12_check_opened(g, g->texture[i], name);
         }
-        return r;
     }
-    p->textures = p->base.producer ? p->base.slots : DP12_CONSUMER_TEXTURES;
-    for (i = 0; i < p->textures && r == DP_OK; i++)
-        r = dp12_create_texture(p, false, &p->texture[i]);
-    if (r == DP_OK)
-        r = dp12_create_copy_objects(p);
-    if (r == DP_OK)
-        r = dp_host_start(&p->base, sec, &dp12_host_ops, p);
+    dpn_fence_name(name, DPN_LEN, &p->names, g->base.geo.generation);
+    if (r == DP_OK && sec) {
+        r = dp12_create_fence(true, &g->shared_fence);
+        if (r == DP_OK)
+            r = dp12_share((ID3D12DeviceChild *)g->shared_fence, sec, name, &g->fence_nt);
+    } else if (r == DP_OK) {
+        r = dp12_open_shared(name, &IID_ID3D12Fence, (void **)&g->shared_fence, &g->fence_nt);
+    }
     return r;
 }
 
-/* Waits until the GPU is done with this handle's textures, so they can be released:
- * the producer's last frame and the consumer's last release. */
-static void dp12_quiesce(dp12_port *p)
+static void dp12_gen_free(dp_port *base, dp_gen *gen)
 {
-    ID3D12Fence *fence = p->base.producer ? p->fence : p->release_fence;
-    uint64_t value = p->base.producer ? p->base.last_frame : p->release_value;
-    if (p->base.host)
-        dp_host_drain(p->base.host);
-    if (fence && ID3D12Fence_GetCompletedValue(fence) < value &&
-        SUCCEEDED(ID3D12Fence_SetEventOnCompletion(fence, value, p->wait_event)))
-        dp_wait_event(&p->base, p->wait_event, 10000);
+    dp12_gen *g = (dp12_gen *)gen;
+    (void)base;
+    /* The worker uses the copy objects: stop it before they go. */
+    dp_host_destroy(g->base.host);
+    if (g->map_ptr && !g->map_staging && g->texture[0] && !g->base.host)
+        ID3D12Resource_Unmap(g->texture[0], 0, NULL);
+    if (g->map_staging)
+        HeapFree(GetProcessHeap(), 0, g->map_staging);
+    if (g->buffer_ptr)
+        ID3D12Resource_Unmap(g->buffer, 0, NULL);
+    DP_RELEASE(g->list);
+    DP_RELEASE(g->allocator);
+    DP_RELEASE(g->copy_queue);
+    DP_RELEASE(g->buffer);
+    DP_RELEASE(g->copy_fence);
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
+        DP_RELEASE(g->texture[i]);
+        dp_close_handle(&g->texture_nt[i]);
+    }
+    DP_RELEASE(g->shared_fence);
+    dp_close_handle(&g->fence_nt);
+    dp_close_handle(&g->copy_event);
+    dp_close_handle(&g->local_event);
+    HeapFree(GetProcessHeap(), 0, g);
 }
 
-/* ---- Creation ------------------------------------------------------------------------- */
-
-static LUID dp12_adapter_luid(void)
+static dp12_gen *dp12_gen_new(dp_port *p, const dp_geometry *geo)
 {
-    LUID luid;
-    dp12.device->lpVtbl->GetAdapterLuid(dp12.device, &luid);
-    return luid;
-}
-
-static DP_HANDLE dp12_create(const dp_create_args *a)
-{
-    dp12_port *p;
-    dp_security sec;
-    DP_RESULT r;
-    bool gpu;
-
-    gpu = a->transport != DP_TRANSPORT_HOST && dp12_device_can_share();
-    if (a->transport == DP_TRANSPORT_GPU && !gpu) {
-        dp_fail(DP_ERROR_UNSUPPORTED, "DP_TRANSPORT_GPU: this driver does not implement NT shared handles "
-                                      "(ID3D12Device::CreateSharedHandle returns E_NOTIMPL); use "
-                                      "DP_TRANSPORT_AUTO or DP_TRANSPORT_HOST");
+    dp12_gen *g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*g));
+    if (!g) {
+        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
         return NULL;
     }
-    p = dp12_port_new(true);
-    if (!p)
-        return NULL;
-    dp_port_from_args(&p->base, a);
-    p->base.transport = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
-    p->system_ram = (a->flags & DP_PORT_SYSTEM_RAM) != 0;
-    r = dp_port_security(&p->base, a->sddl, &sec);
-    if (r != DP_OK)
-        return dp12_finish(p, r);
-
-    /* The control block claims the name first, so a taken name fails before anything
-     * of the existing port is touched. */
-    r = dp_port_create_block(&p->base, &sec, dp12_adapter_luid());
-    if (r == DP_OK)
-        r = dp12_create_lasting(p);
-    if (r == DP_OK)
-        r = dp12_build(p, &sec);
-    if (r == DP_OK)
-        dp_port_publish_block(&p->base);
-    dp_security_free(&sec);
-    return dp12_finish(p, r);
+    g->base.port = p;
+    g->base.geo = *geo;
+    g->system_ram = (geo->flags & DP_PORT_SYSTEM_RAM) != 0;
+    return g;
 }
+
+static dp_gen *dp12_gen_build(dp_port *p, const dp_geometry *geo, const dp_security *sec)
+{
+    dp12_gen *g = dp12_gen_new(p, geo);
+    DP_RESULT r = DP_OK;
+    if (!g)
+        return NULL;
+    if (geo->transport == DP_TRANSPORT_GPU) {
+        r = dp12_build_gpu(g, sec);
+    } else {
+        g->textures = p->producer ? geo->slots : DP12_CONSUMER_TEXTURES;
+        for (uint32_t i = 0; i < g->textures && r == DP_OK; i++)
+            r = dp12_create_texture(g, false, &g->texture[i]);
+        if (r == DP_OK)
+            r = dp12_create_copy_objects(g, p->producer);
+        if (r == DP_OK)
+            r = dp_host_start(&g->base, sec, &dp12_host_ops);
+    }
+    if (r != DP_OK) {
+        dp12_gen_free(p, &g->base);
+        return NULL;
+    }
+    return &g->base;
+}
+
+/* Waits (bounded) until the GPU is done with a generation's textures: the producer's
+ * last frame and the consumer's last release; and the worker with its jobs. */
+static void dp12_gen_quiesce(dp_port *base, dp_gen *gen)
+{
+    dp12_port *p = (dp12_port *)base;
+    dp12_gen *g = (dp12_gen *)gen;
+    ID3D12Fence *fence = base->producer ? (g->shared_fence ? g->shared_fence : p->local_fence) : p->release_fence;
+    uint64_t value = base->producer ? base->last_frame : p->release_value;
+    if (g->base.host)
+        dp_host_drain(g->base.host);
+    if (fence && ID3D12Fence_GetCompletedValue(fence) < value &&
+        SUCCEEDED(ID3D12Fence_SetEventOnCompletion(fence, value, p->wait_event)))
+        dp_wait_event(base, p->wait_event, 10000);
+}
+
+/* Objects that live as long as the handle: the cpu-wait event, the host transport's
+ * own fence, a consumer's release fence. */
+static DP_RESULT dp12_setup(dp_port *base)
+{
+    dp12_port *p = (dp12_port *)base;
+    p->wait_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    if (!p->wait_event)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent");
+    /* A consumer may follow a port from one transport to the other: it keeps both. */
+    if ((base->transport == DP_TRANSPORT_HOST || !base->producer) && dp12_create_fence(false, &p->local_fence) != DP_OK)
+        return dp_last_error();
+    if (!base->producer && dp12_create_fence(false, &p->release_fence) != DP_OK)
+        return dp_last_error();
+    return DP_OK;
+}
+
+static void dp12_teardown(dp_port *base)
+{
+    dp12_port *p = (dp12_port *)base;
+    DP_RELEASE(p->local_fence);
+    DP_RELEASE(p->release_fence);
+    dp_close_handle(&p->wait_event);
+}
+
+static DP_RESULT dp12_choose_transport(const dp_create_args *a, DP_TRANSPORT *out)
+{
+    bool gpu = a->transport != DP_TRANSPORT_HOST && dp12_device_can_share();
+    if (a->transport == DP_TRANSPORT_GPU && !gpu)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "DP_TRANSPORT_GPU: this driver does not implement NT shared handles "
+                                             "(ID3D12Device::CreateSharedHandle returns E_NOTIMPL); use "
+                                             "DP_TRANSPORT_AUTO or DP_TRANSPORT_HOST");
+    *out = gpu ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
+    return DP_OK;
+}
+
+/* A GPU port made by another DirectPort build: the two NT names and nothing else. */
+static DP_RESULT dp12_open_external(dp_port *p)
+{
+    D3D12_RESOURCE_DESC desc;
+    dp_geometry geo = {0};
+    dp12_gen *g;
+    DP_RESULT r;
+    if (!dp12_device_can_share())
+        return dp_last_error();
+    g = dp12_gen_new(p, &geo);
+    if (!g)
+        return dp_last_error();
+    p->gen = &g->base;
+    r = dp12_open_shared(p->names.tex, &IID_ID3D12Resource, (void **)&g->texture[0], &g->texture_nt[0]);
+    if (r != DP_OK)
+        return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);
+    g->textures = 1;
+    r = dp12_open_shared(p->names.fence, &IID_ID3D12Fence, (void **)&g->shared_fence, &g->fence_nt);
+    if (r != DP_OK)
+        return r;
+    g->texture[0]->lpVtbl->GetDesc(g->texture[0], &desc);
+    g->system_ram = desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
+    r = dp_engine_external(p, (uint32_t)desc.Format, desc.Width, desc.Height,
+                           g->system_ram ? DP_PORT_SYSTEM_RAM : 0u);
+    if (r == DP_OK)
+        dp_port_geometry(p, &g->base.geo);
+    return r;
+}
+
+/* ---- Frame protocol: the D3D12 halves ------------------------------------------------------ */
+
+static void *dp12_slot_texture(dp_port *p, uint32_t slot)
+{
+    return dp12_gen_of((dp12_port *)p)->texture[slot];
+}
+
+static uint64_t dp12_completed(dp_port *p)
+{
+    return ID3D12Fence_GetCompletedValue(dp12_fence((dp12_port *)p));
+}
+
+static DP_RESULT dp12_end_frame_api(dp_port *p, void *queue, uint32_t slot, uint64_t frame, uint32_t *out_texture)
+{
+    HRESULT hr = ID3D12CommandQueue_Signal((ID3D12CommandQueue *)queue, dp12_fence((dp12_port *)p), frame);
+    (void)slot;
+    (void)out_texture; /* a host readback reads the slot's own texture */
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_end_frame: ID3D12CommandQueue::Signal");
+    return DP_OK;
+}
+
+static DP_RESULT dp12_consume(dp_port *base, void *queue, uint32_t slot, uint64_t frame, void **out_source)
+{
+    dp12_port *p = (dp12_port *)base;
+    dp12_gen *g = dp12_gen_of(p);
+    HRESULT hr;
+    if (g->base.host) {
+        uint32_t k = p->next_texture % DP12_CONSUMER_TEXTURES;
+        p->next_texture = (k + 1) % DP12_CONSUMER_TEXTURES;
+        p->held_texture = k;
+        dp_host_upload(g->base.host, slot, k, frame);
+        /* The worker's copy finishes first, then the caller's queue waits on a value
+         * already reached: under Wine, vkd3d can deadlock a queue that waits for a value
+         * another queue has yet to signal. Waiting for the job itself, not for the
+         * fence value, matters: the legacy follow step may have moved the fence that far
+         * already. This costs the caller the copy's time. */
+        dp_host_drain(g->base.host);
+    } else {
+        p->held_texture = slot;
+    }
+    /* GPU-side: the caller's queue waits, its thread does not. */
+    hr = ID3D12CommandQueue_Wait((ID3D12CommandQueue *)queue, dp12_fence(p), frame);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_acquire_frame: ID3D12CommandQueue::Wait");
+    *out_source = g->texture[p->held_texture];
+    return DP_OK;
+}
+
+static DP_RESULT dp12_release_api(dp_port *base, void *queue, uint64_t *out_value)
+{
+    dp12_port *p = (dp12_port *)base;
+    dp12_gen *g = dp12_gen_of(p);
+    HRESULT hr = ID3D12CommandQueue_Signal((ID3D12CommandQueue *)queue, p->release_fence, ++p->release_value);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_release_frame: ID3D12CommandQueue::Signal");
+    /* Host: the section slot was given back after the upload; the local texture is
+     * rewritten only once the copy queue has waited for this value. */
+    if (g->base.host && p->held_texture < DP12_CONSUMER_TEXTURES)
+        g->texture_free_at[p->held_texture] = p->release_value;
+    *out_value = p->release_value;
+    return DP_OK;
+}
+
+static bool dp12_arm_release(dp_port *base, uint64_t value, HANDLE event)
+{
+    return SUCCEEDED(ID3D12Fence_SetEventOnCompletion(((dp12_port *)base)->release_fence, value, event));
+}
+
+static uint64_t dp12_release_completed(dp_port *base)
+{
+    return ID3D12Fence_GetCompletedValue(((dp12_port *)base)->release_fence);
+}
+
+static DP_RESULT dp12_arm_wait(dp_port *base, uint64_t value, HANDLE *out_event)
+{
+    dp12_port *p = (dp12_port *)base;
+    HRESULT hr = ID3D12Fence_SetEventOnCompletion(dp12_fence(p), value, p->wait_event);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "ID3D12Fence::SetEventOnCompletion");
+    *out_event = p->wait_event;
+    return DP_OK;
+}
+
+/* ---- Entry points ------------------------------------------------------------------------ */
 
 DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format, bool is_system_ram,
                                       const wchar_t *tex_name, const wchar_t *fence_name)
 {
-    dp_create_args a;
-    if (!dp12_ready("dp12_create_shared_resource") ||
-        dp_args_legacy(width, height, format, is_system_ram ? DP_PORT_SYSTEM_RAM : 0u, tex_name, fence_name, &a,
-                       "dp12_create_shared_resource") != DP_OK)
-        return NULL;
-    return dp12_create(&a);
+    return dp_engine_create_legacy(&dp12_backend, width, height, format, is_system_ram ? DP_PORT_SYSTEM_RAM : 0u,
+                                   tex_name, fence_name, "dp12_create_shared_resource");
 }
 
 DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc)
 {
-    dp_create_args a;
-    if (!dp12_ready("dp12_create_port") || dp_args_from_desc(desc, &a, "dp12_create_port") != DP_OK)
-        return NULL;
-    return dp12_create(&a);
-}
-
-/* ---- Opening -------------------------------------------------------------------------- */
-
-/* A GPU port made by another DirectPort build: the two NT names and nothing else. */
-static DP_RESULT dp12_open_external(dp12_port *p)
-{
-    D3D12_RESOURCE_DESC desc;
-    DP_RESULT r = dp12_open_shared(p->base.names.tex, &IID_ID3D12Resource, (void **)&p->texture[0],
-                                   &p->texture_nt[0]);
-    uint32_t f;
-    if (r != DP_OK)
-        return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->base.names.display);
-    p->textures = 1;
-    r = dp12_open_shared(p->base.names.fence, &IID_ID3D12Fence, (void **)&p->fence, &p->fence_nt);
-    if (r != DP_OK)
-        return r;
-    p->texture[0]->lpVtbl->GetDesc(p->texture[0], &desc);
-    for (f = 0; f <= DP_FORMAT_RAW_32BIT; f++) {
-        uint32_t dxgi;
-        dpb_format_info(f, &dxgi, &p->base.bytes_per_pixel);
-        if (dxgi == (uint32_t)desc.Format)
-            break;
-    }
-    if (f > DP_FORMAT_RAW_32BIT || desc.Width > DP_MAX_DIMENSION || desc.Height > DP_MAX_DIMENSION)
-        return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls has a format or size DirectPort does not use",
-                       p->base.names.tex);
-    p->base.external = true;
-    p->base.transport = DP_TRANSPORT_GPU;
-    p->base.format = (DP_FORMAT)f;
-    p->base.dxgi_format = (uint32_t)desc.Format;
-    p->base.width = (uint32_t)desc.Width;
-    p->base.height = desc.Height;
-    p->base.slots = 1;
-    p->base.legacy = true;
-    p->system_ram = desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
-    p->base.flags = p->system_ram ? DP_PORT_SYSTEM_RAM : 0;
-    p->base.row_pitch = dpb_row_pitch(p->base.width, p->base.bytes_per_pixel);
-    return dp12_create_lasting(p);
-}
-
-static VOID CALLBACK dp12_release_done(PVOID ctx, BOOLEAN timed_out);
-
-static DP_HANDLE dp12_open(const dpn_names *names)
-{
-    dp12_port *p = dp12_port_new(false);
-    DP_RESULT r;
-    if (!p)
-        return NULL;
-    p->base.names = *names;
-    r = dp_port_open_block(&p->base);
-    if (r == DP_ERROR_NOT_FOUND && !p->base.block && names->tex[0] && dp12_device_can_share())
-        return dp12_finish(p, dp12_open_external(p));
-    if (r != DP_OK)
-        return dp12_finish(p, r);
-    p->system_ram = (p->base.flags & DP_PORT_SYSTEM_RAM) != 0;
-    r = dp12_create_lasting(p);
-    if (r == DP_OK)
-        r = dp12_build(p, NULL);
-    if (r == DP_OK && p->base.transport == DP_TRANSPORT_GPU &&
-        !RegisterWaitForSingleObject(&p->release_wait, p->release_event, dp12_release_done, p, INFINITE,
-                                     WT_EXECUTEDEFAULT))
-        r = dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "RegisterWaitForSingleObject");
-    return dp12_finish(p, r);
+    return dp_engine_create_port(&dp12_backend, desc, "dp12_create_port");
 }
 
 DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)
 {
-    if (!dp12_ready("dp12_open_shared_resource"))
-        return NULL;
-    return dp_open_named(tex_name, fence_name ? fence_name : L"", dp12_open, "dp12_open_shared_resource");
+    return dp_engine_open(&dp12_backend, tex_name, fence_name ? fence_name : L"", "dp12_open_shared_resource");
 }
 
 DP_HANDLE dp12_open_port(const wchar_t *name)
 {
-    if (!dp12_ready("dp12_open_port"))
-        return NULL;
-    return dp_open_named(name, NULL, dp12_open, "dp12_open_port");
+    return dp_engine_open(&dp12_backend, name, NULL, "dp12_open_port");
+}
+
+void dp12_close(DP_HANDLE h)
+{
+    dp_engine_close(&dp12_backend, h, "dp12_close");
+}
+
+DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target)
+{
+    return dp_engine_begin_frame(&dp12_backend, h, (void **)out_target, "dp12_begin_frame");
+}
+
+DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame)
+{
+    return dp_engine_end_frame(&dp12_backend, h, queue, true, out_frame, "dp12_end_frame");
+}
+
+DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t timeout_ms,
+                             ID3D12Resource **out_source, uint64_t *out_frame)
+{
+    return dp_engine_acquire_frame(&dp12_backend, h, queue, true, timeout_ms, (void **)out_source, out_frame,
+                                   "dp12_acquire_frame");
+}
+
+void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue)
+{
+    dp_engine_release_frame(&dp12_backend, h, queue, true, "dp12_release_frame");
+}
+
+DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
+{
+    return dp_engine_resize(&dp12_backend, h, width, height, "dp12_resize_port");
+}
+
+DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms)
+{
+    return dp_engine_cpu_wait(&dp12_backend, h, value, timeout_ms, "dp12_cpu_wait_timeout");
+}
+
+void dp12_cpu_wait(DP_HANDLE h, uint64_t value)
+{
+    dp_engine_cpu_wait(&dp12_backend, h, value, UINT32_MAX, "dp12_cpu_wait");
+}
+
+uint64_t dp12_get_completed_value(DP_HANDLE h)
+{
+    return dp_engine_completed(&dp12_backend, h, "dp12_get_completed_value");
 }
 
 /* ---- Fences ---------------------------------------------------------------------------- */
@@ -640,14 +676,12 @@ void dp12_signal_fence(DP_HANDLE h, uint64_t value)
     HRESULT hr;
     if (!p)
         return;
-    hr = ID3D12Fence_Signal(p->fence, value);
+    hr = ID3D12Fence_Signal(dp12_fence(p), value);
     if (FAILED(hr)) {
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_signal_fence: ID3D12Fence::Signal");
+        dp_fail_d3d(hr, "dp12_signal_fence: ID3D12Fence::Signal");
         return;
     }
-    /* On the GPU transport the value is the frame: publish it for acquire and discovery. */
-    if (p->base.transport == DP_TRANSPORT_GPU && p->base.producer && p->base.block)
-        dp_ring_publish(&p->base, 0, value);
+    dp_engine_signalled(&p->base, value);
 }
 
 bool dp12_queue_signal(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value)
@@ -660,13 +694,12 @@ bool dp12_queue_signal(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value)
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_queue_signal: queue is NULL");
         return false;
     }
-    hr = ID3D12CommandQueue_Signal(queue, p->fence, value);
+    hr = ID3D12CommandQueue_Signal(queue, dp12_fence(p), value);
     if (FAILED(hr)) {
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_queue_signal: ID3D12CommandQueue::Signal");
+        dp_fail_d3d(hr, "dp12_queue_signal: ID3D12CommandQueue::Signal");
         return false;
     }
-    if (p->base.transport == DP_TRANSPORT_GPU && p->base.producer && p->base.block)
-        dp_ring_publish(&p->base, 0, value);
+    dp_engine_signalled(&p->base, value);
     return true;
 }
 
@@ -680,55 +713,9 @@ void dp12_queue_wait(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value)
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_queue_wait: queue is NULL");
         return;
     }
-    hr = ID3D12CommandQueue_Wait(queue, p->fence, value);
+    hr = ID3D12CommandQueue_Wait(queue, dp12_fence(p), value);
     if (FAILED(hr))
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_queue_wait: ID3D12CommandQueue::Wait");
-}
-
-uint64_t dp12_get_completed_value(DP_HANDLE h)
-{
-    dp12_port *p = dp12_get(h, "dp12_get_completed_value");
-    return p ? ID3D12Fence_GetCompletedValue(p->fence) : 0;
-}
-
-DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms)
-{
-    dp12_port *p = dp12_get(h, "dp12_cpu_wait_timeout");
-    ULONGLONG start = GetTickCount64();
-    dp_error_state saved;
-    if (!p)
-        return dp_last_error();
-    dp_error_save(&saved);
-    for (;;) {
-        uint32_t remaining = UINT32_MAX;
-        DP_RESULT r;
-        HRESULT hr;
-        if (ID3D12Fence_GetCompletedValue(p->fence) >= value)
-            return DP_OK;
-        if (timeout_ms != UINT32_MAX) {
-            ULONGLONG spent = GetTickCount64() - start;
-            remaining = spent >= timeout_ms ? 0 : (uint32_t)(timeout_ms - spent);
-        }
-        hr = ID3D12Fence_SetEventOnCompletion(p->fence, value, p->wait_event);
-        if (FAILED(hr))
-            return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_cpu_wait_timeout: SetEventOnCompletion");
-        /* The event may be set by an older wait's registration: the loop re-checks. */
-        r = dp_wait_event(&p->base, p->wait_event, remaining);
-        if (r == DP_ERROR_TIMEOUT && remaining)
-            r = dp_fail(DP_ERROR_TIMEOUT, "dp12_cpu_wait_timeout: %ls did not reach %llu within %u ms",
-                        p->base.names.display, (unsigned long long)value, timeout_ms);
-        if (r == DP_ERROR_DISCONNECTED && ID3D12Fence_GetCompletedValue(p->fence) >= value) {
-            dp_error_restore(&saved);
-            return DP_OK;
-        }
-        if (r != DP_OK)
-            return r;
-    }
-}
-
-void dp12_cpu_wait(DP_HANDLE h, uint64_t value)
-{
-    dp12_cpu_wait_timeout(h, value, UINT32_MAX);
+        dp_fail_d3d(hr, "dp12_queue_wait: ID3D12CommandQueue::Wait");
 }
 
 /* ---- Getters ---------------------------------------------------------------------------- */
@@ -736,13 +723,13 @@ void dp12_cpu_wait(DP_HANDLE h, uint64_t value)
 ID3D12Resource *dp12_get_resource(DP_HANDLE h)
 {
     dp12_port *p = dp12_get(h, "dp12_get_resource");
-    return p ? p->texture[0] : NULL;
+    return p ? dp12_gen_of(p)->texture[0] : NULL;
 }
 
 ID3D12Fence *dp12_get_fence(DP_HANDLE h)
 {
     dp12_port *p = dp12_get(h, "dp12_get_fence");
-    return p ? p->fence : NULL;
+    return p ? dp12_fence(p) : NULL;
 }
 
 static void *dp12_nt_handle(DP_HANDLE h, bool texture, const char *fn)
@@ -754,7 +741,7 @@ static void *dp12_nt_handle(DP_HANDLE h, bool texture, const char *fn)
         dp_fail(DP_ERROR_UNSUPPORTED, "%s: a host-transport port has no NT shared handle", fn);
         return NULL;
     }
-    return texture ? p->texture_nt[0] : p->fence_nt;
+    return texture ? dp12_gen_of(p)->texture_nt[0] : dp12_gen_of(p)->fence_nt;
 }
 
 void *dp12_get_resource_handle(DP_HANDLE h)
@@ -769,394 +756,192 @@ void *dp12_get_fence_handle(DP_HANDLE h)
 
 /* ---- Map ------------------------------------------------------------------------------- */
 
+/* Texture 0 mapped for the CPU; through a CPU copy where the driver cannot map a
+ * row-major texture (vkd3d). */
+static uint8_t *dp12_map_texture(dp12_gen *g)
+{
+    size_t size = (size_t)g->map_pitch * g->base.geo.height;
+    HRESULT hr = ID3D12Resource_Map(g->texture[0], 0, NULL, (void **)&g->map_ptr);
+    if (SUCCEEDED(hr))
+        return g->map_ptr;
+    g->map_ptr = NULL;
+    if (!g->map_staging)
+        g->map_staging = HeapAlloc(GetProcessHeap(), 0, size);
+    if (!g->map_staging) {
+        dp_fail(DP_ERROR_OUT_OF_MEMORY, "dp12_map_memory: out of memory");
+        return NULL;
+    }
+    hr = ID3D12Resource_ReadFromSubresource(g->texture[0], g->map_staging, g->map_pitch, (UINT)size, 0, NULL);
+    if (FAILED(hr)) {
+        dp_fail_d3d(hr, "dp12_map_memory: ReadFromSubresource");
+        return NULL;
+    }
+    g->map_ptr = g->map_staging;
+    return g->map_ptr;
+}
+
 void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
 {
     dp12_port *p = dp12_get(h, "dp12_map_memory");
-    HRESULT hr;
+    dp12_gen *g;
     if (!p)
         return NULL;
-    if (!p->system_ram) {
+    g = dp12_gen_of(p);
+    if (!g->system_ram) {
         dp_fail(DP_ERROR_UNSUPPORTED, "dp12_map_memory: %ls was not created in system RAM", p->base.names.display);
         return NULL;
     }
-    if (!p->map_ptr) {
-        p->map_pitch = p->base.row_pitch;
-        if (p->base.host) {
+    if (!g->map_ptr) {
+        g->map_pitch = g->base.geo.row_pitch;
+        if (g->base.host) {
             /* The section is the port's memory: no copy at all. A consumer sees the
              * latest frame's slot; a producer writes slot 0, as the legacy API does. */
             uint32_t slot = p->base.producer ? 0 : dpb_latest_slot(p->base.block->latest);
-            p->map_ptr = dp_host_slot(p->base.host, slot < p->base.slots ? slot : 0);
-        } else {
-            hr = ID3D12Resource_Map(p->texture[0], 0, NULL, (void **)&p->map_ptr);
-            if (FAILED(hr)) {
-                /* Drivers that cannot map row-major textures (vkd3d) keep the contract
-                 * through a CPU copy in and out. */
-                p->map_ptr = NULL;
-                if (!p->map_staging)
-                    p->map_staging = HeapAlloc(GetProcessHeap(), 0, (SIZE_T)p->map_pitch * p->base.height);
-                if (!p->map_staging) {
-                    dp_fail(DP_ERROR_OUT_OF_MEMORY, "dp12_map_memory: out of memory");
-                    return NULL;
-                }
-                hr = ID3D12Resource_ReadFromSubresource(p->texture[0], p->map_staging, p->map_pitch,
-                                                        p->map_pitch * p->base.height, 0, NULL);
-                if (FAILED(hr)) {
-                    dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_map_memory: ReadFromSubresource");
-                    return NULL;
-                }
-                p->map_ptr = p->map_staging;
-            }
+            g->map_ptr = dp_host_slot(g->base.host, slot < g->base.geo.slots ? slot : 0);
+        } else if (!dp12_map_texture(g)) {
+            return NULL;
         }
     }
     if (out_row_pitch)
-        *out_row_pitch = p->map_pitch;
-    return p->map_ptr;
+        *out_row_pitch = g->map_pitch;
+    return g->map_ptr;
 }
 
 void dp12_unmap_memory(DP_HANDLE h)
 {
     dp12_port *p = dp12_get(h, "dp12_unmap_memory");
+    dp12_gen *g;
     HRESULT hr;
     if (!p)
         return;
-    if (!p->map_ptr) {
+    g = dp12_gen_of(p);
+    if (!g->map_ptr) {
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_unmap_memory: %ls is not mapped", p->base.names.display);
         return;
     }
-    if (p->base.host) {
+    if (g->base.host) {
         if (p->base.producer)
-            dp_host_mark_cpu_written(p->base.host);
-    } else if (p->map_ptr == p->map_staging) {
-        hr = ID3D12Resource_WriteToSubresource(p->texture[0], 0, NULL, p->map_staging, p->map_pitch,
-                                               p->map_pitch * p->base.height);
+            dp_host_mark_cpu_written(g->base.host);
+    } else if (g->map_ptr == g->map_staging) {
+        hr = ID3D12Resource_WriteToSubresource(g->texture[0], 0, NULL, g->map_staging, g->map_pitch,
+                                               g->map_pitch * g->base.geo.height);
         if (FAILED(hr))
-            dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_unmap_memory: WriteToSubresource");
+            dp_fail_d3d(hr, "dp12_unmap_memory: WriteToSubresource");
     } else {
-        ID3D12Resource_Unmap(p->texture[0], 0, NULL);
+        ID3D12Resource_Unmap(g->texture[0], 0, NULL);
     }
-    p->map_ptr = NULL;
+    g->map_ptr = NULL;
 }
 
-/* ---- Frame protocol ------------------------------------------------------------------------ */
+/* ---- Host transport (worker thread) ---------------------------------------------- */
 
-static dp12_port *dp12_get_side(DP_HANDLE h, bool producer, const char *fn)
+static uint64_t dp12_host_wait_local(dp_gen *gen, uint64_t after, HANDLE kick)
 {
-    dp12_port *p = dp12_get(h, fn);
-    if (!p)
-        return NULL;
-    if (p->base.producer != producer) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: %ls was %s by this handle; this call is for its %s", fn,
-                p->base.names.display, p->base.producer ? "created" : "opened",
-                producer ? "producer" : "consumers");
-        return NULL;
-    }
-    if (p->base.external) {
-        dp_fail(DP_ERROR_UNSUPPORTED, "%s: %ls was made by another DirectPort build and has no control block", fn,
-                p->base.names.display);
-        return NULL;
-    }
-    return p;
-}
-
-DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target)
-{
-    dp12_port *p = dp12_get_side(h, true, "dp12_begin_frame");
-    uint32_t slot;
-    DP_RESULT r;
-    if (!p)
-        return dp_last_error();
-    if (!out_target)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_begin_frame: out_target is NULL");
-    /* Before the frame's fence value exists: a legacy follow step must never see it. */
-    if (p->base.host)
-        dp_host_enter_frame_mode(p->base.host);
-    if (p->base.begun == DP_NO_SLOT) {
-        r = dp_ring_pick(&p->base, p->base.host ? dp_host_busy(p->base.host) : 0, &slot);
-        if (r != DP_OK) {
-            *out_target = NULL;
-            return r;
-        }
-        p->base.begun = slot;
-    }
-    *out_target = p->texture[p->base.begun];
-    return DP_OK;
-}
-
-DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame)
-{
-    dp12_port *p = dp12_get_side(h, true, "dp12_end_frame");
-    uint64_t frame;
-    HRESULT hr;
-    if (!p)
-        return dp_last_error();
-    if (!queue)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_end_frame: queue is NULL");
-    if (p->base.begun == DP_NO_SLOT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_end_frame: no frame begun on %ls", p->base.names.display);
-    /* Frame values go on from whatever the fence or the port has seen, legacy signals
-     * and earlier producers included, so they only ever grow. */
-    frame = p->base.last_frame;
-    if (ID3D12Fence_GetCompletedValue(p->fence) > frame)
-        frame = ID3D12Fence_GetCompletedValue(p->fence);
-    if (dp_port_published(&p->base) > frame)
-        frame = dp_port_published(&p->base);
-    frame++;
-    hr = ID3D12CommandQueue_Signal(queue, p->fence, frame);
-    if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_end_frame: ID3D12CommandQueue::Signal");
-    p->base.last_frame = frame;
-    if (p->base.host)
-        dp_host_readback(p->base.host, p->base.begun, p->base.begun, frame);
-    else
-        dp_ring_publish(&p->base, p->base.begun, frame);
-    p->base.begun = DP_NO_SLOT;
-    if (out_frame)
-        *out_frame = frame;
-    return DP_OK;
-}
-
-/* Consumer: the port moved to a new generation (resize, new producer); rebuild this
- * handle's objects for it once the GPU is done with the old ones. */
-static DP_RESULT dp12_follow_generation(dp12_port *p)
-{
-    dp12_quiesce(p);
-    dp12_unbuild(p);
-    p->system_ram = (p->base.flags & DP_PORT_SYSTEM_RAM) != 0;
-    memset(p->texture_free_at, 0, sizeof(p->texture_free_at));
-    if (p->base.transport == DP_TRANSPORT_GPU) {
-        /* Frames of the old generation were on the old fence: its pending releases will
-         * never be seen complete there, so their claims go now (the GPU is done: quiesced). */
-        AcquireSRWLockExclusive(&p->pending_lock);
-        while (p->pending_count)
-            dp_ring_unclaim(&p->base, p->base.reader, p->pending[--p->pending_count].slot);
-        ReleaseSRWLockExclusive(&p->pending_lock);
-    }
-    return dp12_build(p, NULL);
-}
-
-DP_RESULT dp12_acquire_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint32_t timeout_ms,
-                             ID3D12Resource **out_source, uint64_t *out_frame)
-{
-    dp12_port *p = dp12_get_side(h, false, "dp12_acquire_frame");
-    uint32_t slot = 0;
-    uint64_t frame = 0;
-    bool changed = false;
-    DP_RESULT r;
-    HRESULT hr;
-    if (!p)
-        return dp_last_error();
-    if (!queue || !out_source)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_acquire_frame: queue and out_source must not be NULL");
-    *out_source = NULL;
-    if (p->base.held != DP_NO_SLOT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_acquire_frame: release the frame this handle holds first");
-    if (p->base.host)
-        dp_host_enter_frame_mode(p->base.host);
-    r = dp_ring_acquire(&p->base, timeout_ms, &changed, &slot, &frame);
-    if (changed) {
-        DP_RESULT rebuilt = dp12_follow_generation(p);
-        if (rebuilt != DP_OK) {
-            if (r == DP_OK)
-                dp_ring_unclaim(&p->base, p->base.reader, slot);
-            return rebuilt;
-        }
-    }
-    if (r != DP_OK)
-        return r;
-    p->base.last_frame = frame;
-    p->base.held = slot;
-    if (p->base.host) {
-        uint32_t k = p->next_texture;
-        p->next_texture = (k + 1) % DP12_CONSUMER_TEXTURES;
-        p->held_texture = k;
-        dp_host_upload(p->base.host, slot, k, frame);
-        *out_source = p->texture[k];
-        /* The worker's copy finishes first, then the caller's queue waits on a value
-         * already reached: under Wine, vkd3d can deadlock a queue that waits for a value
-         * another queue has yet to signal. Waiting for the job itself, not for the
-         * fence value, matters: the legacy follow step may have moved the fence that far
-         * already. This costs the caller the copy's time. */
-        dp_host_drain(p->base.host);
-    } else {
-        p->held_texture = slot;
-        *out_source = p->texture[slot];
-    }
-    /* GPU-side: the caller's queue waits, its thread does not. */
-    hr = ID3D12CommandQueue_Wait(queue, p->fence, frame);
-    if (FAILED(hr))
-        return dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_acquire_frame: ID3D12CommandQueue::Wait");
-    if (out_frame)
-        *out_frame = frame;
-    return DP_OK;
-}
-
-/* Thread pool: the caller's GPU passed some release values; drop those claims. */
-static VOID CALLBACK dp12_release_done(PVOID ctx, BOOLEAN timed_out)
-{
-    dp12_port *p = ctx;
-    uint64_t done = ID3D12Fence_GetCompletedValue(p->release_fence);
-    uint32_t i = 0;
-    (void)timed_out;
-    AcquireSRWLockExclusive(&p->pending_lock);
-    while (i < p->pending_count) {
-        if (p->pending[i].value <= done) {
-            dp_ring_unclaim(&p->base, p->base.reader, p->pending[i].slot);
-            p->pending[i] = p->pending[--p->pending_count];
-        } else {
-            i++;
-        }
-    }
-    ReleaseSRWLockExclusive(&p->pending_lock);
-}
-
-void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue)
-{
-    dp12_port *p = dp12_get_side(h, false, "dp12_release_frame");
-    HRESULT hr;
-    if (!p)
-        return;
-    if (!queue) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_release_frame: queue is NULL");
-        return;
-    }
-    if (p->base.held == DP_NO_SLOT) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_release_frame: this handle holds no frame");
-        return;
-    }
-    hr = ID3D12CommandQueue_Signal(queue, p->release_fence, ++p->release_value);
-    if (FAILED(hr)) {
-        /* The GPU state is unknown: keep the claim rather than let the slot be rewritten. */
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_release_frame: ID3D12CommandQueue::Signal");
-        p->base.held = DP_NO_SLOT;
-        return;
-    }
-    if (p->base.host) {
-        /* The section slot was given back after the upload; the local texture is
-         * rewritten only once the copy queue has waited for this value. */
-        p->texture_free_at[p->held_texture] = p->release_value;
-    } else {
-        bool queued = false;
-        AcquireSRWLockExclusive(&p->pending_lock);
-        if (p->pending_count < DP12_MAX_PENDING) {
-            p->pending[p->pending_count].slot = p->base.held;
-            p->pending[p->pending_count].value = p->release_value;
-            p->pending_count++;
-            queued = true;
-        }
-        ReleaseSRWLockExclusive(&p->pending_lock);
-        if (!queued || FAILED(ID3D12Fence_SetEventOnCompletion(p->release_fence, p->release_value,
-                                                               p->release_event)))
-            dp_fail(DP_ERROR_DEVICE, "dp12_release_frame: cannot track the release; the claim stays");
-    }
-    p->base.held = DP_NO_SLOT;
-}
-
-/* ---- Resize ------------------------------------------------------------------------------ */
-
-static void dp12_resize_release(dp_port *base)
-{
-    dp12_port *p = (dp12_port *)base;
-    dp12_quiesce(p);
-    dp12_unbuild(p);
-}
-
-static DP_RESULT dp12_resize_build(dp_port *base, const dp_security *sec)
-{
-    return dp12_build((dp12_port *)base, sec);
-}
-
-DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
-{
-    static const dp_resize_ops ops = {dp12_resize_release, dp12_resize_build};
-    dp12_port *p = dp12_get_side(h, true, "dp12_resize_port");
-    if (!p)
-        return dp_last_error();
-    return dp_port_resize(&p->base, width, height, &ops, "dp12_resize_port");
-}
-
-/* ---- Host transport backend (worker thread) ---------------------------------------------- */
-
-static uint64_t dp12_host_wait_local(void *ctx, uint64_t after, HANDLE kick)
-{
-    dp12_port *p = ctx;
-    HANDLE handles[2] = {p->local_event, kick};
-    if (SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->fence, after + 1, p->local_event)))
+    dp12_gen *g = (dp12_gen *)gen;
+    ID3D12Fence *fence = ((dp12_port *)g->base.port)->local_fence;
+    HANDLE handles[2] = {g->local_event, kick};
+    if (SUCCEEDED(ID3D12Fence_SetEventOnCompletion(fence, after + 1, g->local_event)))
         WaitForMultipleObjects(2, handles, FALSE, INFINITE);
     else
         WaitForSingleObject(kick, 10);
-    return ID3D12Fence_GetCompletedValue(p->fence);
+    return ID3D12Fence_GetCompletedValue(fence);
 }
 
 /* Runs the recorded copy on the copy queue after `wait` reaches wait_value (if
  * given), then signals `signal` (if given) to value, and waits for the copy so the
  * buffer and allocator may be reused. */
-static bool dp12_host_submit(dp12_port *p, ID3D12Fence *wait, uint64_t wait_value, ID3D12Fence *signal,
+static bool dp12_host_submit(dp12_gen *g, ID3D12Fence *wait, uint64_t wait_value, ID3D12Fence *signal,
                              uint64_t value)
 {
-    ID3D12CommandList *lists[1] = {(ID3D12CommandList *)p->list};
-    HRESULT hr = ID3D12GraphicsCommandList_Close(p->list);
+    ID3D12CommandList *lists[1] = {(ID3D12CommandList *)g->list};
+    HRESULT hr = ID3D12GraphicsCommandList_Close(g->list);
     if (FAILED(hr))
         return false;
-    if (wait && wait_value && FAILED(ID3D12CommandQueue_Wait(p->copy_queue, wait, wait_value)))
+    if (wait && wait_value && FAILED(ID3D12CommandQueue_Wait(g->copy_queue, wait, wait_value)))
         return false;
-    ID3D12CommandQueue_ExecuteCommandLists(p->copy_queue, 1, lists);
-    if (signal && FAILED(ID3D12CommandQueue_Signal(p->copy_queue, signal, value)))
+    ID3D12CommandQueue_ExecuteCommandLists(g->copy_queue, 1, lists);
+    if (signal && FAILED(ID3D12CommandQueue_Signal(g->copy_queue, signal, value)))
         return false;
-    if (FAILED(ID3D12CommandQueue_Signal(p->copy_queue, p->copy_fence, ++p->copy_value)))
+    if (FAILED(ID3D12CommandQueue_Signal(g->copy_queue, g->copy_fence, ++g->copy_value)))
         return false;
-    if (FAILED(ID3D12Fence_SetEventOnCompletion(p->copy_fence, p->copy_value, p->copy_event)))
+    if (FAILED(ID3D12Fence_SetEventOnCompletion(g->copy_fence, g->copy_value, g->copy_event)))
         return false;
-    WaitForSingleObject(p->copy_event, INFINITE);
+    WaitForSingleObject(g->copy_event, INFINITE);
     return true;
 }
 
-static bool dp12_host_record(dp12_port *p, uint32_t texture, bool to_texture)
+static bool dp12_host_record(dp12_gen *g, uint32_t texture, bool to_texture)
 {
     D3D12_TEXTURE_COPY_LOCATION tex = {0}, buf = {0};
-    if (FAILED(ID3D12CommandAllocator_Reset(p->allocator)) ||
-        FAILED(ID3D12GraphicsCommandList_Reset(p->list, p->allocator, NULL)))
+    if (FAILED(ID3D12CommandAllocator_Reset(g->allocator)) ||
+        FAILED(ID3D12GraphicsCommandList_Reset(g->list, g->allocator, NULL)))
         return false;
-    tex.pResource = p->texture[texture];
+    tex.pResource = g->texture[texture];
     tex.Type = D3D12_TEXTURE_COPY_TYPE_SUBRESOURCE_INDEX;
-    buf.pResource = p->buffer;
+    buf.pResource = g->buffer;
     buf.Type = D3D12_TEXTURE_COPY_TYPE_PLACED_FOOTPRINT;
-    buf.PlacedFootprint = p->footprint;
+    buf.PlacedFootprint = g->footprint;
     if (to_texture)
-        ID3D12GraphicsCommandList_CopyTextureRegion(p->list, &tex, 0, 0, 0, &buf, NULL);
+        ID3D12GraphicsCommandList_CopyTextureRegion(g->list, &tex, 0, 0, 0, &buf, NULL);
     else
-        ID3D12GraphicsCommandList_CopyTextureRegion(p->list, &buf, 0, 0, 0, &tex, NULL);
+        ID3D12GraphicsCommandList_CopyTextureRegion(g->list, &buf, 0, 0, 0, &tex, NULL);
     return true;
 }
 
-static bool dp12_host_readback(void *ctx, uint32_t texture, void *dst)
+static bool dp12_host_readback(dp_gen *gen, uint32_t texture, void *dst)
 {
-    dp12_port *p = ctx;
-    size_t size = (size_t)p->base.row_pitch * p->base.height;
-    if (p->system_ram)
-        return SUCCEEDED(ID3D12Resource_ReadFromSubresource(p->texture[texture], dst, p->base.row_pitch,
+    dp12_gen *g = (dp12_gen *)gen;
+    size_t size = (size_t)g->base.geo.row_pitch * g->base.geo.height;
+    if (g->system_ram)
+        return SUCCEEDED(ID3D12Resource_ReadFromSubresource(g->texture[texture], dst, g->base.geo.row_pitch,
                                                             (UINT)size, 0, NULL));
-    if (!dp12_host_record(p, texture, false) || !dp12_host_submit(p, NULL, 0, NULL, 0))
+    if (!dp12_host_record(g, texture, false) || !dp12_host_submit(g, NULL, 0, NULL, 0))
         return false;
-    memcpy(dst, p->buffer_ptr, size);
+    memcpy(dst, g->buffer_ptr, size);
     return true;
 }
 
-static bool dp12_host_upload(void *ctx, uint32_t texture, const void *src, uint64_t value)
+static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uint64_t value)
 {
-    dp12_port *p = ctx;
-    size_t size = (size_t)p->base.row_pitch * p->base.height;
-    uint64_t free_at = texture < DP12_CONSUMER_TEXTURES ? p->texture_free_at[texture] : 0;
-    if (p->system_ram) {
+    dp12_gen *g = (dp12_gen *)gen;
+    dp12_port *p = (dp12_port *)g->base.port;
+    size_t size = (size_t)g->base.geo.row_pitch * g->base.geo.height;
+    uint64_t free_at = texture < DP12_CONSUMER_TEXTURES ? g->texture_free_at[texture] : 0;
+    if (g->system_ram) {
         /* A CPU write: wait on the CPU for the caller's GPU to let go of the texture. */
         if (free_at && ID3D12Fence_GetCompletedValue(p->release_fence) < free_at &&
-            SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->release_fence, free_at, p->copy_event)))
-            WaitForSingleObject(p->copy_event, INFINITE);
-        return SUCCEEDED(ID3D12Resource_WriteToSubresource(p->texture[texture], 0, NULL, src, p->base.row_pitch,
+            SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->release_fence, free_at, g->copy_event)))
+            WaitForSingleObject(g->copy_event, INFINITE);
+        return SUCCEEDED(ID3D12Resource_WriteToSubresource(g->texture[texture], 0, NULL, src, g->base.geo.row_pitch,
                                                            (UINT)size)) &&
-               SUCCEEDED(ID3D12Fence_Signal(p->fence, value));
+               SUCCEEDED(ID3D12Fence_Signal(p->local_fence, value));
     }
-    memcpy(p->buffer_ptr, src, size);
-    return dp12_host_record(p, texture, true) && dp12_host_submit(p, p->release_fence, free_at, p->fence, value);
+    memcpy(g->buffer_ptr, src, size);
+    return dp12_host_record(g, texture, true) && dp12_host_submit(g, p->release_fence, free_at, p->local_fence, value);
 }
 
 static const dp_host_ops dp12_host_ops = {dp12_host_wait_local, dp12_host_readback, dp12_host_upload};
+
+static const dp_backend dp12_backend = {
+    .kind = DP_KIND_D3D12,
+    .api = "D3D12",
+    .init_call = "dp12_init",
+    .port_size = sizeof(dp12_port),
+    .ready = dp12_ready,
+    .choose_transport = dp12_choose_transport,
+    .adapter = dp12_adapter_luid,
+    .setup = dp12_setup,
+    .teardown = dp12_teardown,
+    .open_external = dp12_open_external,
+    .gen_build = dp12_gen_build,
+    .gen_quiesce = dp12_gen_quiesce,
+    .gen_free = dp12_gen_free,
+    .slot_texture = dp12_slot_texture,
+    .completed = dp12_completed,
+    .end_frame = dp12_end_frame_api,
+    .consume = dp12_consume,
+    .release = dp12_release_api,
+    .arm_release = dp12_arm_release,
+    .release_completed = dp12_release_completed,
+    .arm_wait = dp12_arm_wait,
+};

@@ -106,6 +106,11 @@ DP_RESULT dp_fail_hr(DP_RESULT r, HRESULT hr, const char *step)
                    text[0] ? " (" : "", text, text[0] ? ")" : "");
 }
 
+DP_RESULT dp_fail_d3d(HRESULT hr, const char *step)
+{
+    return dp_fail_hr(dp_result_from_hr(hr), hr, step);
+}
+
 DP_RESULT dp_fail_win32(DP_RESULT r, DWORD err, const char *step)
 {
     char text[200];

@@ -16,8 +16,8 @@ typedef struct {
 
 struct dp_host {
     dp_port *port;
-    HANDLE pixel_section;
-    uint8_t *pixels;
+    dp_gen *gen;            /* the generation whose pixels these are; ops get it */
+    dp_section pixels;
     uint64_t slot_size;
     HANDLE kick;            /* auto-reset: a job, a mode change or stop */
     HANDLE idle;            /* manual-reset: no job queued or running */
@@ -32,12 +32,11 @@ struct dp_host {
     uint32_t head, count;
     uint32_t busy;          /* producer: slots with a readback queued or running */
     const dp_host_ops *ops;
-    void *ctx;
 };
 
 uint8_t *dp_host_slot(dp_host *h, uint32_t slot)
 {
-    return h->pixels + (uint64_t)slot * h->slot_size;
+    return (uint8_t *)h->pixels.view + (uint64_t)slot * h->slot_size;
 }
 
 void dp_host_mark_cpu_written(dp_host *h)
@@ -122,13 +121,13 @@ static bool dp_host_run_job(dp_host *h)
     if (p->producer) {
         uint64_t done = 0;
         while (done < j.frame && !dp_host_stopping(h))
-            done = h->ops->wait_local(h->ctx, j.frame - 1, h->kick);
-        if (done >= j.frame && h->ops->readback(h->ctx, j.texture, dp_host_slot(h, j.slot))) {
+            done = h->ops->wait_local(h->gen, j.frame - 1, h->kick);
+        if (done >= j.frame && h->ops->readback(h->gen, j.texture, dp_host_slot(h, j.slot))) {
             dp_stats_copied(h->slot_size);
             dp_ring_publish(p, j.slot, j.frame);
         }
     } else {
-        if (h->ops->upload(h->ctx, j.texture, dp_host_slot(h, j.slot), j.frame))
+        if (h->ops->upload(h->gen, j.texture, dp_host_slot(h, j.slot), j.frame))
             dp_stats_copied(h->slot_size);
         /* The pixels are in the handle's own texture now: the section slot is free. */
         dp_ring_unclaim(p, p->reader, j.slot);
@@ -155,7 +154,7 @@ static bool dp_host_slot0_claimed(const dp_host *h)
 /* Legacy producer: publish whatever the local fence reached, from texture 0. */
 static void dp_host_follow_producer(dp_host *h, uint64_t *last)
 {
-    uint64_t v = h->ops->wait_local(h->ctx, *last, h->kick);
+    uint64_t v = h->ops->wait_local(h->gen, *last, h->kick);
     /* Slot 0 is the only one a legacy producer writes: while a consumer copies it out,
      * this thread (never the caller's) waits, so no consumer gets a torn frame. A claim
      * a dead consumer left is reclaimed by the ring after a second. */
@@ -168,7 +167,7 @@ static void dp_host_follow_producer(dp_host *h, uint64_t *last)
     if (v > *last && !h->frame_mode && !dp_host_stopping(h)) {
         /* Pixels the CPU wrote through a map are already in the section. */
         bool ok = InterlockedExchange(&h->cpu_written, 0) ||
-                  h->ops->readback(h->ctx, 0, dp_host_slot(h, 0));
+                  h->ops->readback(h->gen, 0, dp_host_slot(h, 0));
         if (ok) {
             dp_ring_publish(h->port, 0, v);
             *last = v;
@@ -187,11 +186,11 @@ static void dp_host_follow_consumer(dp_host *h)
     bool claimed;
 
     AcquireSRWLockShared(&h->follow);
-    claimed = !h->frame_mode && p->block->generation == p->generation &&
-              dp_ring_claim(p, h->followed, &slot, &frame) == DP_OK;
+    claimed = !h->frame_mode && p->block->generation == h->gen->geo.generation &&
+              dp_ring_claim(p, h->gen->geo.slots, h->followed, &slot, &frame) == DP_OK;
     bool uploaded = false;
     if (claimed) {
-        uploaded = h->ops->upload(h->ctx, 0, dp_host_slot(h, slot), frame);
+        uploaded = h->ops->upload(h->gen, 0, dp_host_slot(h, slot), frame);
         if (uploaded) {
             dp_stats_copied(h->slot_size);
             h->followed = frame;
@@ -227,53 +226,27 @@ static DWORD WINAPI dp_host_main(void *arg)
     return 0;
 }
 
-/* Maps the pixel section of p's current generation (creating it if sec is given). */
-static DP_RESULT dp_host_map_pixels(dp_host *h, const dp_security *sec)
+DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec, const dp_host_ops *ops)
 {
     wchar_t name[DPN_LEN];
-    MEMORY_BASIC_INFORMATION mbi;
-    uint64_t size = h->slot_size * h->port->slots;
-    DWORD err;
-
-    if (!dpn_pixels_name(name, DP_ARRAY_SIZE(name), &h->port->names, h->port->generation))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "port name too long");
-    if (sec) {
-        h->pixel_section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, (SECURITY_ATTRIBUTES *)&sec->sa,
-                                                       PAGE_READWRITE, (DWORD)(size >> 32), (DWORD)size, name));
-        err = GetLastError();
-        if (h->pixel_section && err == ERROR_ALREADY_EXISTS) {
-            dp_close_handle(&h->pixel_section);
-            return dp_fail(DP_ERROR_NAME_IN_USE, "the pixel section %ls exists already", name);
-        }
-    } else {
-        h->pixel_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, name));
-        err = GetLastError();
-    }
-    if (!h->pixel_section)
-        return dp_fail_win32(dp_result_from_win32(err), err, "CreateFileMapping(pixels)");
-    h->pixels = MapViewOfFile(h->pixel_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (!h->pixels)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "MapViewOfFile(pixels)");
-    if (!VirtualQuery(h->pixels, &mbi, sizeof(mbi)) || mbi.RegionSize < size)
-        return dp_fail(DP_ERROR_INCOMPATIBLE, "the pixel section of %ls is smaller than its geometry",
-                       h->port->names.display);
-    return DP_OK;
-}
-
-DP_RESULT dp_host_start(dp_port *p, const dp_security *sec, const dp_host_ops *ops, void *ctx)
-{
+    dp_port *p = g->port;
     dp_host *h = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*h));
     DP_RESULT r;
     if (!h)
         return dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
-    p->host = h;
+    g->host = h;
     h->port = p;
+    h->gen = g;
     h->ops = ops;
-    h->ctx = ctx;
-    h->slot_size = (uint64_t)p->row_pitch * p->height;
+    h->slot_size = (uint64_t)g->geo.row_pitch * g->geo.height;
     InitializeSRWLock(&h->lock);
     InitializeSRWLock(&h->follow);
-    r = dp_host_map_pixels(h, sec);
+    if (!dpn_pixels_name(name, DP_ARRAY_SIZE(name), &p->names, g->geo.generation))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "port name too long");
+    /* A generation's section is made once, by its producer: an existing one is someone
+     * else's. A consumer finds it no smaller than the geometry it validated. */
+    r = dp_section_map(&h->pixels, name, sec ? (SECURITY_ATTRIBUTES *)&sec->sa : NULL, h->slot_size * g->geo.slots,
+                       true, NULL, "pixel");
     if (r != DP_OK)
         return r;
     h->kick = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
@@ -300,8 +273,6 @@ void dp_host_destroy(dp_host *h)
     }
     dp_close_handle(&h->kick);
     dp_close_handle(&h->idle);
-    if (h->pixels)
-        UnmapViewOfFile(h->pixels);
-    dp_close_handle(&h->pixel_section);
+    dp_section_unmap(&h->pixels);
     HeapFree(GetProcessHeap(), 0, h);
 }

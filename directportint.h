@@ -38,6 +38,9 @@ DP_RESULT dp_fail_hr(DP_RESULT r, HRESULT hr, const char *step);
 DP_RESULT dp_fail_win32(DP_RESULT r, DWORD err, const char *step);
 /* The DP_RESULT a failed HRESULT maps to (DEVICE, OUT_OF_MEMORY, ACCESS_DENIED...). */
 DP_RESULT dp_result_from_hr(HRESULT hr);
+/* dp_fail_hr with the DP_RESULT that hr maps to: the one way a failed D3D call becomes
+ * an error. */
+DP_RESULT dp_fail_d3d(HRESULT hr, const char *step);
 /* The DP_RESULT a failed Win32 call maps to. */
 DP_RESULT dp_result_from_win32(DWORD err);
 /* True if hr says the driver cannot share (E_NOTIMPL, DXGI_ERROR_UNSUPPORTED...). */
@@ -90,22 +93,44 @@ typedef struct {
 DP_RESULT dp_security_make(dp_security *out, uint32_t flags, const wchar_t *sddl);
 void dp_security_free(dp_security *s);
 
-/* ---- The port record shared by both cores --------------------------------------------- */
+/* ---- The port record ----------------------------------------------------------------- */
 
 typedef struct dp_host dp_host;
 typedef struct dp_notify dp_notify;
+typedef struct dp_backend dp_backend;
 
 #define DP_NO_SLOT 0xffffffffu
+#define DP_MAX_PENDING 8u
+
+/* What one generation of a port is: its size and layout. A generation's objects are
+ * built for one of these and the port takes it over when the generation commits. */
+typedef struct {
+    uint32_t generation;    /* of the block: names of GPU objects and pixel sections */
+    uint32_t width, height, bytes_per_pixel, row_pitch, slots, flags, dxgi_format;
+    DP_FORMAT format;
+    DP_TRANSPORT transport; /* GPU or HOST */
+    bool legacy;
+} dp_geometry;
+
+/* One generation's objects: a backend's record begins with this. */
+typedef struct dp_gen {
+    struct dp_port *port;
+    dp_geometry geo;
+    dp_host *host;          /* host transport: this generation's pixel section and worker */
+} dp_gen;
 
 typedef struct dp_port {
+    const dp_backend *backend;
     dp_kind kind;
     bool producer;
     bool legacy;
     bool external;          /* GPU port made by another DirectPort build: no control block */
     DP_TRANSPORT transport; /* GPU or HOST */
     DP_FORMAT format;
+    /* The committed generation's geometry (gen->geo, as plain fields). */
     uint32_t width, height, bytes_per_pixel, row_pitch, slots, flags, dxgi_format;
     uint32_t generation;    /* of the block, when this handle's objects were made */
+    dp_gen *gen;            /* the committed generation's objects; NULL before the first */
     dpn_names names;
     HANDLE ctl_section;
     dpb_block *block;       /* mapped control block; NULL for external ports */
@@ -113,7 +138,6 @@ typedef struct dp_port {
     dp_notify *notify;
     HANDLE wake;            /* semaphore waking waiters on a publish */
     HANDLE producer_process;/* consumer: SYNCHRONIZE handle on the producer; NULL if unknown */
-    dp_host *host;          /* host transport state; NULL on the GPU transport */
     bool registered;        /* producer: listed in the discovery registry */
     HANDLE registry_section;/* producer: keeps the registry alive while listed */
     wchar_t *sddl;          /* producer: the creator's SDDL (HeapAlloc'd), for objects made later */
@@ -123,9 +147,16 @@ typedef struct dp_port {
     uint64_t last_frame;    /* producer: last frame value issued; consumer: last acquired */
     int reader;             /* consumer: its reader entry in the block, -1 before the first acquire */
     uint32_t held;          /* consumer: slot claimed by acquire until release, DP_NO_SLOT */
-    /* Consumer: called by dp_port_refresh before a new generation's geometry replaces
-     * the handle's, to stop whatever still copies with the old one (the host worker). */
-    void (*before_change)(struct dp_port *p);
+    /* GPU consumer: claims kept until the caller's GPU passes their release value,
+     * dropped by a thread-pool wait on release_event. */
+    SRWLOCK pending_lock;
+    struct {
+        uint32_t slot;
+        uint64_t value;
+    } pending[DP_MAX_PENDING];
+    uint32_t pending_count;
+    HANDLE release_event;
+    HANDLE release_wait;
 } dp_port;
 
 /* What a creator asked for, from a DP_PORT_DESC or the legacy arguments. */
@@ -146,13 +177,17 @@ DP_RESULT dp_args_from_desc(const DP_PORT_DESC *desc, dp_create_args *a, const c
 /* The same for the reference API's create calls (1 slot, AUTO, the NT names given). */
 DP_RESULT dp_args_legacy(uint32_t width, uint32_t height, DP_FORMAT format, uint32_t flags, const wchar_t *tex_name,
                          const wchar_t *fence_name, dp_create_args *a, const char *fn);
-/* Opens a port by its legacy NT names (fence_name given) or by its DP_PORT_DESC name
- * (the session namespace, then the global one) with the core's open; a successful open
- * leaves the last error as it was. */
-DP_HANDLE dp_open_named(const wchar_t *name, const wchar_t *fence_name, DP_HANDLE (*open)(const dpn_names *),
-                        const char *fn);
+/* The names a consumer opens: legacy NT names (fence_name given) or a DP_PORT_DESC
+ * name in the session (global false) or global namespace. DP_ERROR_INVALID_ARGUMENT
+ * naming fn for a bad name. */
+DP_RESULT dp_names_for_open(const wchar_t *name, const wchar_t *fence_name, bool global, dpn_names *out,
+                            const char *fn);
 /* A producer port record's fields from *a (transport left to the caller). */
 void dp_port_from_args(dp_port *p, const dp_create_args *a);
+/* The geometry p's fields describe (a new producer's, before its first generation). */
+void dp_port_geometry(const dp_port *p, dp_geometry *out);
+/* Makes geo p's geometry (a generation commits). */
+void dp_port_set_geometry(dp_port *p, const dp_geometry *geo);
 
 /* Creates the control block and notify objects for p (geometry and transport filled
  * in), not yet visible (dp_port_publish_block). If the name exists but its producer
@@ -170,25 +205,18 @@ void dp_port_publish_block(dp_port *p);
  * when there is no such section (the caller may then try an external GPU port). Also
  * opens the producer process for disconnect detection. */
 DP_RESULT dp_port_open_block(dp_port *p);
-/* Consumer: if the block's generation moved (resize, new producer), re-reads the
- * geometry and the producer. *changed tells whether the caller must rebuild its
- * objects. DP_ERROR_DISCONNECTED if the producer is gone and no other took over. */
-DP_RESULT dp_port_refresh(dp_port *p, bool *changed);
-/* A before_change hook for host-transport consumers: stops and frees p->host. */
-void dp_port_stop_host(dp_port *p);
-/* What a core does in a producer's resize: let go of the current generation's
- * objects once the GPU is done with them, and build the new one's. */
-typedef struct {
-    void (*release)(dp_port *p);
-    DP_RESULT (*build)(dp_port *p, const dp_security *sec);
-} dp_resize_ops;
-/* Producer: checks the arguments, then releases, rebuilds at width x height under the
- * next generation's names and switches the block (dp_port_resize_block). */
-DP_RESULT dp_port_resize(dp_port *p, uint32_t width, uint32_t height, const dp_resize_ops *ops, const char *fn);
-/* Producer: rewrites the geometry for a new size under a new generation; latest is
- * reset so no consumer takes a frame of the old size for one of the new. */
-DP_RESULT dp_port_resize_block(dp_port *p, uint32_t width, uint32_t height);
-/* Releases what dp_port_* acquired (the host transport included). Safe on a half-built port. */
+/* Consumer: the block's current geometry, validated, when its generation differs from
+ * p's (*moved true); p is not changed. DP_ERROR_INCOMPATIBLE for a block that fails
+ * validation. */
+DP_RESULT dp_port_read_change(const dp_port *p, dp_geometry *out, bool *moved);
+/* Consumer: (re)opens the process of the block's producer for disconnect detection. */
+DP_RESULT dp_port_follow_producer(dp_port *p);
+/* Producer: commits geo (built under geo->generation) to the block: geometry and
+ * generation change together; latest is reset so no consumer takes a frame of the old
+ * size for one of the new. */
+void dp_port_commit_block(dp_port *p, const dp_geometry *geo);
+/* Releases the control block, notify objects and producer handle. Safe on a
+ * half-built port. */
 void dp_port_release(dp_port *p);
 /* Fills info from p. */
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
@@ -197,6 +225,9 @@ DP_RESULT dp_port_check_producer(const dp_port *p);
 /* Waits on `event` (and on the producer's process if known) up to timeout_ms:
  * DP_OK when event is set, DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED. */
 DP_RESULT dp_wait_event(const dp_port *p, HANDLE event, uint32_t timeout_ms);
+/* What is left of timeout_ms since start (GetTickCount64): UINT32_MAX stays infinite,
+ * 0 once it has run out. */
+uint32_t dp_remaining_ms(ULONGLONG start, uint32_t timeout_ms);
 
 /* Whether pid is the live process that started at start_time (0: any). */
 bool dp_process_alive(uint32_t pid, uint64_t start_time);
@@ -209,6 +240,124 @@ uint64_t dp_port_published(const dp_port *p);
  * (optional) is set. */
 DP_RESULT dp_port_wait_published(const dp_port *p, uint64_t after, HANDLE stop, uint32_t timeout_ms);
 
+/* ---- Named sections (directportsection.c) ---------------------------------------------- */
+
+/* A named section mapped read/write. */
+typedef struct {
+    HANDLE handle;
+    void *view;
+    size_t size;            /* bytes mapped (the region VirtualQuery reports) */
+} dp_section;
+
+/* Creates (sa given) or opens (sa NULL) the section `name` of `size` bytes and maps it.
+ * *existed (optional, create only) tells whether the name was there already; with
+ * exclusive, an existing name is DP_ERROR_NAME_IN_USE. Opening: DP_ERROR_NOT_FOUND when
+ * there is none, DP_ERROR_INCOMPATIBLE when it maps fewer than size bytes. `what`
+ * names the section in messages. On failure *s is released. */
+DP_RESULT dp_section_map(dp_section *s, const wchar_t *name, SECURITY_ATTRIBUTES *sa, uint64_t size, bool exclusive,
+                         bool *existed, const char *what);
+void dp_section_unmap(dp_section *s);
+
+/* ---- The port engine (directportengine.c) ---------------------------------------------- */
+
+/*
+ * Every public call's body is written once, in the engine: handle and side checks,
+ * argument checks, create/open/close, the frame protocol, following and committing
+ * generations, waits, resize. It reaches a graphics API only through that API's
+ * backend, a table each API file fills in (dp12_backend, dp11_backend, the GL adapter's
+ * COPY backend). A generation is a transaction: its objects are built whole (gen_build)
+ * before the port commits to it; a failed build leaves the port on the old one.
+ */
+struct dp_backend {
+    dp_kind kind;
+    const char *api;                /* "D3D12", "D3D11", "GL": messages */
+    const char *init_call;          /* what DP_ERROR_NOT_INITIALIZED tells the caller to call */
+    size_t port_size;               /* the backend's port record, dp_port first */
+    bool (*ready)(void);            /* its device exists */
+    /* Creation: the transport a creator gets for a (GPU or HOST, or an error set). */
+    DP_RESULT (*choose_transport)(const dp_create_args *a, DP_TRANSPORT *out);
+    LUID (*adapter)(void);
+    /* The objects that live as long as the handle (events, lasting fences), once p's
+     * side and transport are known; and their release (half-built records too). */
+    DP_RESULT (*setup)(dp_port *p);
+    void (*teardown)(dp_port *p);
+    /* Optional: opens a GPU port of another DirectPort build (names only, no block). */
+    DP_RESULT (*open_external)(dp_port *p);
+    /* A generation's objects for geo: made (producer, sec given) or opened (consumer).
+     * NULL with the error set; nothing of it is left then. */
+    dp_gen *(*gen_build)(dp_port *p, const dp_geometry *geo, const dp_security *sec);
+    /* Waits (bounded) until the GPU and the worker are done with g's objects. */
+    void (*gen_quiesce)(dp_port *p, dp_gen *g);
+    void (*gen_free)(dp_port *p, dp_gen *g);
+    /* Frame protocol. slot_texture: what begin_frame hands out. */
+    void *(*slot_texture)(dp_port *p, uint32_t slot);
+    /* Slots that begin_frame must not pick besides the ring's (copies in flight). */
+    uint32_t (*busy_slots)(dp_port *p);
+    /* The fence value this handle has reached: for a producer, values it signalled. */
+    uint64_t (*completed)(dp_port *p);
+    /* Producer: the API half of end_frame, frame being the value the engine chose:
+     * signals it after the frame's work. *out_texture: on the host transport, the local
+     * texture whose readback into `slot` the worker queues. */
+    DP_RESULT (*end_frame)(dp_port *p, void *queue, uint32_t slot, uint64_t frame, uint32_t *out_texture);
+    /* Consumer: the API half of acquire once `slot` holding `frame` is claimed: makes
+     * the frame reach a texture the caller's queue (or context) waits for. */
+    DP_RESULT (*consume)(dp_port *p, void *queue, uint32_t slot, uint64_t frame, void **out_source);
+    /* Consumer: the API half of release: signals the caller's release on its queue and
+     * returns the value (0: nothing for the engine to track). */
+    DP_RESULT (*release)(dp_port *p, void *queue, uint64_t *out_value);
+    /* GPU consumer: sets event once the release fence reaches value / its value now. */
+    bool (*arm_release)(dp_port *p, uint64_t value, HANDLE event);
+    uint64_t (*release_completed)(dp_port *p);
+    /* cpu waits: arranges for *out_event to be set when completed() may have reached
+     * value (NULL: wait for the port's published value instead). */
+    DP_RESULT (*arm_wait)(dp_port *p, uint64_t value, HANDLE *out_event);
+    /* Optional (prefetching consumers, the GL adapter): takes a frame newer than
+     * last_frame that the worker has brought in already (DP_ERROR_TIMEOUT: none yet;
+     * *out_slot: the backend's own token, handed to consume), and the event its worker
+     * sets when one arrives. */
+    DP_RESULT (*take_ready)(dp_port *p, uint32_t *out_slot, uint64_t *out_frame);
+    HANDLE (*ready_event)(dp_port *p);
+};
+
+/* A zeroed port record of b's size for one side. */
+dp_port *dp_engine_new(const dp_backend *b, bool producer);
+/* The record behind h: b's device exists and h is a live handle of b's kind; NULL with
+ * the error set naming fn otherwise. */
+dp_port *dp_engine_get(const dp_backend *b, DP_HANDLE h, const char *fn);
+/* As dp_engine_get, and h is the producer's (producer) or a consumer's, with a block. */
+dp_port *dp_engine_get_side(const dp_backend *b, DP_HANDLE h, bool producer, const char *fn);
+
+DP_HANDLE dp_engine_create(const dp_backend *b, const dp_create_args *a);
+DP_HANDLE dp_engine_create_port(const dp_backend *b, const DP_PORT_DESC *desc, const char *fn);
+DP_HANDLE dp_engine_create_legacy(const dp_backend *b, uint32_t width, uint32_t height, DP_FORMAT format,
+                                  uint32_t flags, const wchar_t *tex_name, const wchar_t *fence_name,
+                                  const char *fn);
+/* An external port (open_external) of that texture's format and size: its geometry
+ * committed to p. DP_ERROR_INCOMPATIBLE for a format or size DirectPort does not use. */
+DP_RESULT dp_engine_external(dp_port *p, uint32_t dxgi_format, uint64_t width, uint32_t height, uint32_t flags);
+/* Opens by legacy names (fence_name given) or by port name, session namespace first. */
+DP_HANDLE dp_engine_open(const dp_backend *b, const wchar_t *name, const wchar_t *fence_name, const char *fn);
+void dp_engine_close(const dp_backend *b, DP_HANDLE h, const char *fn);
+/* Closes every handle of b's kind (dp12_shutdown, dp11_shutdown). */
+void dp_engine_close_all(const dp_backend *b);
+
+DP_RESULT dp_engine_begin_frame(const dp_backend *b, DP_HANDLE h, void **out_target, const char *fn);
+DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, uint64_t *out_frame,
+                              const char *fn);
+DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue,
+                                  uint32_t timeout_ms, void **out_source, uint64_t *out_frame, const char *fn);
+void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, const char *fn);
+DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uint32_t height, const char *fn);
+/* Blocks until the handle's fence reaches value (see dp12_cpu_wait_timeout). */
+DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, uint32_t timeout_ms,
+                             const char *fn);
+uint64_t dp_engine_completed(const dp_backend *b, DP_HANDLE h, const char *fn);
+/* The legacy API's signal moved a GPU-transport producer's fence to value: the value is
+ * the frame, published for acquire and discovery. */
+void dp_engine_signalled(dp_port *p, uint64_t value);
+/* The committed generation's worker, NULL on the GPU transport. */
+static inline dp_host *dp_port_host(const dp_port *p) { return p->gen ? p->gen->host : NULL; }
+
 /* ---- Frame ring (directportring.c) -------------------------------------------------- */
 
 /* Producer: a slot that is not the latest, not claimed by a live consumer and not in
@@ -219,14 +368,10 @@ DP_RESULT dp_ring_pick(dp_port *p, uint32_t busy_mask, uint32_t *out_slot);
 void dp_ring_reclaim_dead(dp_port *p);
 /* Producer: slot holds frame: makes it the latest, counts it, wakes consumers. */
 void dp_ring_publish(dp_port *p, uint32_t slot, uint64_t frame);
-/* Consumer: claims the latest frame if it is newer than `after`: DP_OK with
- * *out_slot and *out_frame, or DP_ERROR_TIMEOUT (no error set) when there is none yet;
- * DP_ERROR_BUSY if the block has no free reader entry. */
-DP_RESULT dp_ring_claim(dp_port *p, uint64_t after, uint32_t *out_slot, uint64_t *out_frame);
-/* Consumer: waits (up to timeout_ms) for a frame newer than p->last_frame and claims
- * it. Follows a new generation first (*changed). */
-DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32_t *out_slot,
-                          uint64_t *out_frame);
+/* Consumer: claims the latest frame if it is newer than `after` and in one of the
+ * generation's `slots`: DP_OK with *out_slot and *out_frame, or DP_ERROR_TIMEOUT (no
+ * error set) when there is none yet; DP_ERROR_BUSY if the block has no free reader entry. */
+DP_RESULT dp_ring_claim(dp_port *p, uint32_t slots, uint64_t after, uint32_t *out_slot, uint64_t *out_frame);
 /* Consumer: drops reader entry `reader`'s claim on slot. Safe from any thread. */
 void dp_ring_unclaim(dp_port *p, int reader, uint32_t slot);
 /* Consumer: gives back the reader entry (close). */
@@ -257,17 +402,17 @@ void dp_registry_remove(dp_port *p);
 typedef struct {
     /* Producer: block until the local fence is beyond `after` or kick is signalled;
      * return the fence's value then. */
-    uint64_t (*wait_local)(void *ctx, uint64_t after, HANDLE kick);
+    uint64_t (*wait_local)(dp_gen *g, uint64_t after, HANDLE kick);
     /* Producer: copy local texture `texture` into dst (row_pitch × height bytes). */
-    bool (*readback)(void *ctx, uint32_t texture, void *dst);
+    bool (*readback)(dp_gen *g, uint32_t texture, void *dst);
     /* Consumer: copy src into local texture `texture`, then move the local fence to value.
      * false: not now (the worker waits for dp_host_kick before it tries again). */
-    bool (*upload)(void *ctx, uint32_t texture, const void *src, uint64_t value);
+    bool (*upload)(dp_gen *g, uint32_t texture, const void *src, uint64_t value);
 } dp_host_ops;
 
 /* Creates (producer, sec given) or opens (consumer, sec NULL) the pixel section of
- * p's generation, then starts the worker with ops/ctx. */
-DP_RESULT dp_host_start(dp_port *p, const dp_security *sec, const dp_host_ops *ops, void *ctx);
+ * g's generation, then starts its worker, which calls ops with g (g->host is set). */
+DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec, const dp_host_ops *ops);
 /* Stops and joins the worker (queued jobs are dropped), unmaps and closes. Safe on NULL. */
 void dp_host_destroy(dp_host *h);
 /* Pointer to slot's pixels in the section. */

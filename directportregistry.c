@@ -36,23 +36,25 @@ static bool dp_registry_lock(dp_registry_view *v, bool global, bool create)
 {
     const wchar_t *section = global ? L"Global\\DirectPort.registry" : L"Local\\DirectPort.registry";
     const wchar_t *mutex = global ? L"Global\\DirectPort.registry.lock" : L"Local\\DirectPort.registry.lock";
+    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+    dp_section mapped;
     memset(v, 0, sizeof(*v));
     /* The mutex, like the section, is gone when no handle is open: always create-or-open it. */
     v->mutex = dp_track(CreateMutexW(NULL, FALSE, mutex));
     if (!v->mutex)
         return false;
-    if (create)
-        v->section = dp_track(CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof(dp_registry),
-                                                 section));
-    else
-        v->section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, section));
-    if (v->section)
-        v->table = MapViewOfFile(v->section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(dp_registry));
-    if (!v->table) {
-        dp_close_handle(&v->section);
+    dp_error_state saved;
+    DP_RESULT r;
+    /* Discovery is a convenience: its failures are not the caller's errors. */
+    dp_error_save(&saved);
+    r = dp_section_map(&mapped, section, create ? &sa : NULL, sizeof(dp_registry), false, NULL, "registry");
+    dp_error_restore(&saved);
+    if (r != DP_OK) {
         dp_close_handle(&v->mutex);
         return false;
     }
+    v->section = mapped.handle;
+    v->table = mapped.view;
     /* WAIT_ABANDONED: a process died holding the lock; the table is still consistent
      * entry by entry, because a half-written entry has no pid yet. Discovery is a
      * convenience: a lock held too long never stalls the create or close behind it. */
@@ -132,13 +134,18 @@ static bool dp_registry_read_port(const dp_registry_entry *e, DP_PORT_INFO *info
     p.reader = -1;
     wcsncpy(p.names.ctl, e->ctl, DPN_LEN - 1);
     wcsncpy(p.names.display, e->display, DPN_LEN - 1);
-    p.ctl_section = dp_track(OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, p.names.ctl));
-    if (p.ctl_section)
-        p.block = MapViewOfFile(p.ctl_section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (p.block) {
-        MEMORY_BASIC_INFORMATION mbi;
+    dp_section section;
+    dp_error_state saved;
+    DP_RESULT r;
+    /* A port that went away meanwhile is no error of the caller's. */
+    dp_error_save(&saved);
+    r = dp_section_map(&section, e->ctl, NULL, sizeof(dpb_block), false, NULL, "control block");
+    dp_error_restore(&saved);
+    if (r == DP_OK) {
         dpb_view view;
-        if (VirtualQuery(p.block, &mbi, sizeof(mbi)) && dpb_validate(p.block, mbi.RegionSize, &view, NULL)) {
+        if (dpb_validate(section.view, section.size, &view, NULL)) {
+            const dpb_block *b = section.view;
+            p.block = section.view;
             p.width = view.width;
             p.height = view.height;
             p.format = (DP_FORMAT)view.format;
@@ -148,13 +155,12 @@ static bool dp_registry_read_port(const dp_registry_entry *e, DP_PORT_INFO *info
             p.generation = view.generation;
             p.transport = view.transport == DPB_TRANSPORT_GPU ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
             dp_port_info(&p, info);
-            info->last_frame = dpb_latest_frame(p.block->latest);
+            info->last_frame = dpb_latest_frame(b->latest);
+            p.block = NULL;
             ok = true;
         }
-        UnmapViewOfFile(p.block);
-        p.block = NULL;
+        dp_section_unmap(&section);
     }
-    dp_close_handle(&p.ctl_section);
     return ok;
 }
 

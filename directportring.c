@@ -112,7 +112,7 @@ static bool dp_ring_join(dp_port *p)
     return false;
 }
 
-DP_RESULT dp_ring_claim(dp_port *p, uint64_t after, uint32_t *out_slot, uint64_t *out_frame)
+DP_RESULT dp_ring_claim(dp_port *p, uint32_t slots, uint64_t after, uint32_t *out_slot, uint64_t *out_frame)
 {
     dpb_block *b = p->block;
     dpb_reader *r;
@@ -124,7 +124,7 @@ DP_RESULT dp_ring_claim(dp_port *p, uint64_t after, uint32_t *out_slot, uint64_t
         uint64_t latest = (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)&b->latest, 0, 0);
         uint64_t frame = dpb_latest_frame(latest);
         uint32_t slot = dpb_latest_slot(latest);
-        if (!frame || frame <= after || slot >= p->slots)
+        if (!frame || frame <= after || slot >= slots)
             return DP_ERROR_TIMEOUT;
         LONG before;
         r->claim_tick = GetTickCount64();
@@ -137,44 +137,6 @@ DP_RESULT dp_ring_claim(dp_port *p, uint64_t after, uint32_t *out_slot, uint64_t
         /* Keep a claim this reader already had on the slot (a release in flight). */
         if (!(before & (LONG)(1u << slot)))
             InterlockedAnd((volatile LONG *)&r->claim, (LONG)~(1u << slot));
-    }
-}
-
-DP_RESULT dp_ring_acquire(dp_port *p, uint32_t timeout_ms, bool *changed, uint32_t *out_slot,
-                          uint64_t *out_frame)
-{
-    ULONGLONG start = GetTickCount64();
-    dp_error_state saved;
-    *changed = false;
-    dp_error_save(&saved);
-    for (;;) {
-        bool moved = false;
-        uint64_t seen = dp_port_published(p);
-        DP_RESULT r = dp_port_refresh(p, &moved);
-        uint32_t remaining = UINT32_MAX;
-        *changed |= moved;
-        if (r != DP_OK)
-            return r;
-        r = dp_ring_claim(p, p->last_frame, out_slot, out_frame);
-        /* A disconnect on the way that a new producer made good is not this call's error. */
-        if (r == DP_OK)
-            dp_error_restore(&saved);
-        if (r != DP_ERROR_TIMEOUT)
-            return r;
-        if (timeout_ms != UINT32_MAX) {
-            ULONGLONG spent = GetTickCount64() - start;
-            if (spent >= timeout_ms)
-                return dp_fail(DP_ERROR_TIMEOUT, "no new frame on %ls within %u ms", p->names.display, timeout_ms);
-            remaining = (uint32_t)(timeout_ms - spent);
-        }
-        r = dp_port_wait_published(p, seen, NULL, remaining);
-        if (r == DP_ERROR_DISCONNECTED) {
-            /* A new producer may have taken the name over meanwhile: look again. */
-            if (p->block->generation == p->generation)
-                return r;
-        } else if (r != DP_OK) {
-            return r;
-        }
     }
 }
 

@@ -100,27 +100,36 @@ typedef struct {
     volatile LONG64 frame;
 } dpgl_buffer;
 
-struct DPGL_PORT {
-    uint32_t magic;
-    dp_port base;               /* registered as a DP_KIND_GL handle */
-    DP_HANDLE handle;
-    HGLRC context;
-    dpgl_gl gl;
+/* One generation of a COPY port: its pixel buffers and (consumer) texture. */
+typedef struct {
+    dp_gen base;
     GLenum internal_format, format, type;
     uint32_t row_bytes;         /* width * bytes per pixel: a buffer row */
     dpgl_buffer buffer[DPGL_BUFFERS];
     GLuint texture;             /* consumer */
     volatile LONG64 harvested;  /* producer: newest frame whose readback finished on the GPU */
+} dpgl_gen;
+
+struct DPGL_PORT {
+    dp_port base;               /* first: a COPY port is an engine port (DP_KIND_GL) */
+    uint32_t magic;
+    DP_HANDLE handle;
+    HGLRC context;
+    dpgl_gl gl;
     HANDLE ready;               /* consumer: auto-reset, set by the worker for a READY buffer */
-    bool held;
+    dpgl_buffer *filling;       /* producer: the buffer a publish reads into */
     /* INTEROP. */
     DPGL_MODE mode;
+    bool held;
     DP_HANDLE dx;               /* the dp11 handle of the port */
     HANDLE dx_device;           /* wglDXOpenDeviceNV */
     dpgl_interop_object object[DPB_MAX_SLOTS];
     HANDLE locked;              /* consumer: the object locked for the frame held */
     GLuint blit_fbo;            /* producer: draws into the locked slot texture */
 };
+
+static const dp_backend dpgl_backend;
+static const dp_host_ops dpgl_host_ops;
 
 /* ---- Entry points and state ------------------------------------------------------------ */
 
@@ -384,23 +393,28 @@ static void dpgl_interop_release(DPGL_PORT *p)
 
 /* ---- Ports --------------------------------------------------------------------------------- */
 
-static bool dpgl_format(DPGL_PORT *p)
+static bool dpgl_format(dpgl_gen *g)
 {
-    switch (p->base.format) {
+    switch (g->base.geo.format) {
     case DP_FORMAT_VIDEO:
-        p->internal_format = GL_RGBA8, p->format = GL_RGBA, p->type = GL_UNSIGNED_BYTE;
+        g->internal_format = GL_RGBA8, g->format = GL_RGBA, g->type = GL_UNSIGNED_BYTE;
         return true;
     case DP_FORMAT_FLOAT:
-        p->internal_format = GL_RGBA32F, p->format = GL_RGBA, p->type = GL_FLOAT;
+        g->internal_format = GL_RGBA32F, g->format = GL_RGBA, g->type = GL_FLOAT;
         return true;
     case DP_FORMAT_HALF:
-        p->internal_format = GL_RGBA16F, p->format = GL_RGBA, p->type = GL_HALF_FLOAT;
+        g->internal_format = GL_RGBA16F, g->format = GL_RGBA, g->type = GL_HALF_FLOAT;
         return true;
     case DP_FORMAT_RAW_32BIT:
-        p->internal_format = GL_R32UI, p->format = GL_RED_INTEGER, p->type = GL_UNSIGNED_INT;
+        g->internal_format = GL_R32UI, g->format = GL_RED_INTEGER, g->type = GL_UNSIGNED_INT;
         return true;
     }
     return false;
+}
+
+static dpgl_gen *dpgl_gen_of(const DPGL_PORT *p)
+{
+    return (dpgl_gen *)p->base.gen;
 }
 
 /* Checks p and that its context is current; returns p or NULL with the error set. */
@@ -418,146 +432,101 @@ static DPGL_PORT *dpgl_get(DPGL_PORT *p, const char *fn)
     return p;
 }
 
-/* Makes the transfer buffers for the current geometry. Caller saved the state. */
-static DP_RESULT dpgl_make_buffers(DPGL_PORT *p)
+static bool dpgl_current(const DPGL_PORT *p)
 {
-    const GLbitfield access = (p->base.producer ? GL_MAP_READ_BIT : GL_MAP_WRITE_BIT) | GL_MAP_PERSISTENT_BIT |
-                              GL_MAP_COHERENT_BIT;
-    const GLenum target = p->base.producer ? GL_PIXEL_PACK_BUFFER : GL_PIXEL_UNPACK_BUFFER;
-    GLsizeiptr size;
-    p->row_bytes = p->base.width * p->base.bytes_per_pixel;
-    size = (GLsizeiptr)p->row_bytes * p->base.height;
-    for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
-        dpgl_buffer *b = &p->buffer[i];
-        p->gl.GenBuffers(1, &b->name);
-        p->gl.BindBuffer(target, b->name);
-        p->gl.BufferStorage(target, size, NULL, access);
-        b->ptr = p->gl.MapBufferRange(target, 0, size, access);
-        b->state = DPGL_FREE;
-        b->frame = 0;
-        if (!b->ptr)
-            return dp_fail(DP_ERROR_DEVICE, "GL: could not map a %lld-byte pixel buffer persistently",
-                           (long long)size);
+    return p->gl.GetCurrentContext && p->gl.GetCurrentContext() == p->context;
+}
+
+/* Binds a port record to the context current on this thread: entry points, magic. */
+static DP_RESULT dpgl_setup(dp_port *base)
+{
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    if (!dpgl_load(&p->gl) || !(p->context = p->gl.GetCurrentContext()))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: no WGL context is current on this thread",
+                       base->producer ? "dpgl_create" : "dpgl_open");
+    if (!dpgl_load_context(&p->gl))
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: the current context lacks GL 4.4 buffer storage or sync objects (%s)",
+                       base->producer ? "dpgl_create" : "dpgl_open", (const char *)p->gl.GetString(GL_VERSION));
+    if (!base->producer) {
+        p->ready = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+        if (!p->ready)
+            return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent");
     }
-    if (!p->base.producer) {
-        /* Storage only: no unpack buffer and no caller unpack settings may apply. */
-        dpgl_tight(&p->gl);
-        p->gl.BindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
-        if (!p->texture)
-            p->gl.GenTextures(1, &p->texture);
-        p->gl.BindTexture(GL_TEXTURE_2D, p->texture);
-        p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-        p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-        p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-        p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-        p->gl.TexImage2D(GL_TEXTURE_2D, 0, (GLint)p->internal_format, (GLsizei)p->base.width,
-                         (GLsizei)p->base.height, 0, p->format, p->type, NULL);
-    }
+    p->magic = DPGL_MAGIC;
     return DP_OK;
 }
 
-/* Deletes the buffers (and their syncs). The worker must be stopped or drained. */
-static void dpgl_free_buffers(DPGL_PORT *p, bool gl_current)
+static void dpgl_teardown(dp_port *base)
 {
-    for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
-        dpgl_buffer *b = &p->buffer[i];
-        if (gl_current && b->sync)
-            p->gl.DeleteSync(b->sync);
-        if (gl_current && b->name) {
-            GLenum target = p->base.producer ? GL_PIXEL_PACK_BUFFER : GL_PIXEL_UNPACK_BUFFER;
-            p->gl.BindBuffer(target, b->name);
-            p->gl.UnmapBuffer(target);
-            p->gl.DeleteBuffers(1, &b->name);
-        }
-        memset(b, 0, sizeof(*b));
-    }
-}
-
-static const dp_host_ops dpgl_host_ops;
-
-static void dpgl_destroy(DPGL_PORT *p)
-{
-    bool current = p->gl.GetCurrentContext && p->gl.GetCurrentContext() == p->context;
-    dpgl_state s;
-    /* The worker reads and writes the mapped buffers: stop it first. */
-    dp_host_destroy(p->base.host);
-    p->base.host = NULL;
-    if (current)
-        dpgl_save(&p->gl, &s);
-    if (p->dx) {
-        if (current && p->locked)
-            p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
-        dpgl_interop_forget(p, current);
-        if (current && p->blit_fbo)
-            p->gl.DeleteFramebuffers(1, &p->blit_fbo);
-        if (current && p->dx_device)
-            p->gl.DXCloseDeviceNV(p->dx_device);
-        dp11_close(p->dx);
-    }
-    dpgl_free_buffers(p, current);
-    if (current && p->texture)
-        p->gl.DeleteTextures(1, &p->texture);
-    if (current)
-        dpgl_restore(&p->gl, &s);
+    DPGL_PORT *p = (DPGL_PORT *)base;
     dp_close_handle(&p->ready);
-    dp_port_release(&p->base);
     p->magic = 0;
-    HeapFree(GetProcessHeap(), 0, p);
 }
 
-/* A port record with the context checked and the entry points loaded. */
-static DPGL_PORT *dpgl_new(bool producer, const char *fn)
+/* An INTEROP port: the adapter's own record over a dp11 handle, never an engine port. */
+static DPGL_PORT *dpgl_interop_new(bool producer)
 {
-    DPGL_PORT *p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*p));
-    if (!p) {
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
-        return NULL;
-    }
-    p->magic = DPGL_MAGIC;
-    p->base.kind = DP_KIND_GL;
-    p->base.before_change = dp_port_stop_host;
-    p->base.producer = producer;
-    p->base.reader = -1;
-    p->base.held = DP_NO_SLOT;
-    p->base.begun = DP_NO_SLOT;
-    if (!dpgl_load(&p->gl) || !(p->context = p->gl.GetCurrentContext())) {
+    DPGL_PORT *p = (DPGL_PORT *)dp_engine_new(&dpgl_backend, producer);
+    if (p && dpgl_setup(&p->base) != DP_OK) {
         HeapFree(GetProcessHeap(), 0, p);
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: no WGL context is current on this thread", fn);
-        return NULL;
-    }
-    if (!dpgl_load_context(&p->gl)) {
-        HeapFree(GetProcessHeap(), 0, p);
-        dp_fail(DP_ERROR_UNSUPPORTED, "%s: the current context lacks GL 4.4 buffer storage or sync objects (%s)",
-                fn, (const char *)p->gl.GetString(GL_VERSION));
         return NULL;
     }
     return p;
 }
 
-/* Registers a built port, or destroys it and returns NULL on failure r. */
-static DPGL_PORT *dpgl_finish(DPGL_PORT *p, DP_RESULT r)
+static void dpgl_interop_destroy(DPGL_PORT *p)
 {
-    if (r == DP_OK && p->mode == DPGL_MODE_INTEROP)
-        return p; /* its handle is the dp11 port's */
-    if (r == DP_OK)
-        p->handle = dp_handle_add(DP_KIND_GL, &p->base);
-    if (r != DP_OK || !p->handle) {
-        dpgl_destroy(p);
+    bool current = dpgl_current(p);
+    dpgl_state s;
+    if (current)
+        dpgl_save(&p->gl, &s);
+    if (current && p->locked)
+        p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
+    dpgl_interop_forget(p, current);
+    if (current && p->blit_fbo)
+        p->gl.DeleteFramebuffers(1, &p->blit_fbo);
+    if (current && p->dx_device)
+        p->gl.DXCloseDeviceNV(p->dx_device);
+    if (current)
+        dpgl_restore(&p->gl, &s);
+    if (p->dx)
+        dp11_close(p->dx);
+    dpgl_teardown(&p->base);
+    HeapFree(GetProcessHeap(), 0, p);
+}
+
+/* Binds a new INTEROP record to dx, or closes dx; NULL with the error set. */
+static DPGL_PORT *dpgl_interop_port(bool producer, DP_HANDLE dx)
+{
+    DPGL_PORT *p = dpgl_interop_new(producer);
+    DP_RESULT r;
+    if (!p) {
+        dp11_close(dx);
         return NULL;
     }
-    if (p->base.producer)
-        dp_registry_add(&p->base);
+    p->handle = dx;
+    r = dpgl_interop_attach(p, dx);
+    if (r != DP_OK) {
+        dpgl_interop_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The COPY port behind an engine handle. */
+static DPGL_PORT *dpgl_copy_port(DP_HANDLE h, const char *fn)
+{
+    DPGL_PORT *p = h ? dp_handle_get(h, DP_KIND_GL, fn) : NULL;
+    if (p)
+        p->handle = h;
     return p;
 }
 
 DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
 {
-    DPGL_PORT *p;
-    dp_security sec;
     dp_error_state saved;
     dp_create_args a;
-    dpgl_state s;
-    DP_RESULT r;
+    dpgl_gl gl;
 
     if (dp_args_from_desc(desc, &a, "dpgl_create") != DP_OK)
         return NULL;
@@ -565,109 +534,55 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: DP_PORT_SYSTEM_RAM is for the D3D12 core");
         return NULL;
     }
-    p = dpgl_new(true, "dpgl_create");
-    if (!p)
+    if (!dpgl_load(&gl) || !gl.GetCurrentContext()) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: no WGL context is current on this thread");
         return NULL;
+    }
+    if (!dpgl_load_context(&gl)) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the current context lacks GL 4.4 buffer storage or sync objects "
+                                      "(%s)", (const char *)gl.GetString(GL_VERSION));
+        return NULL;
+    }
     /* INTEROP where the context and the driver can; COPY on the host transport otherwise. */
     dp_error_save(&saved);
-    if (desc->transport != DP_TRANSPORT_HOST && dpgl_interop_available(&p->gl) && dp11_init()) {
+    if (desc->transport != DP_TRANSPORT_HOST && dpgl_interop_available(&gl) && dp11_init()) {
         DP_PORT_DESC gpu = *desc;
         DP_HANDLE dx;
         gpu.transport = DP_TRANSPORT_GPU;
         dx = dp11_create_port(&gpu);
-        if (dx) {
-            p->handle = dx;
-            return dpgl_finish(p, dpgl_interop_attach(p, dx));
-        }
+        if (dx)
+            return dpgl_interop_port(true, dx);
         if (desc->transport == DP_TRANSPORT_GPU)
-            return dpgl_finish(p, dp_last_error());
+            return NULL;
         dp_error_restore(&saved);
-    } else if (desc->transport == DP_TRANSPORT_GPU) {
-        return dpgl_finish(p, dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the GPU transport needs "
-                                                            "WGL_NV_DX_interop2, which this context does not offer"));
     }
-    dp_port_from_args(&p->base, &a);
-    p->base.transport = DP_TRANSPORT_HOST;
-    dpgl_format(p);
-    r = dp_port_security(&p->base, a.sddl, &sec);
-    if (r != DP_OK)
-        return dpgl_finish(p, r);
-    r = dp_port_create_block(&p->base, &sec, (LUID){0, 0});
-    if (r == DP_OK) {
-        dpgl_save(&p->gl, &s);
-        r = dpgl_make_buffers(p);
-        dpgl_restore(&p->gl, &s);
-    }
-    if (r == DP_OK)
-        r = dp_host_start(&p->base, &sec, &dpgl_host_ops, p);
-    if (r == DP_OK) {
-        /* Only frame jobs: the legacy follow mode reads texture 0, which GL has not. */
-        dp_host_enter_frame_mode(p->base.host);
-        dp_port_publish_block(&p->base);
-    }
-    dp_security_free(&sec);
-    return dpgl_finish(p, r);
-}
-
-/* Opens names into p and builds the consumer side. */
-static DP_RESULT dpgl_open_names(DPGL_PORT *p, const dpn_names *names)
-{
-    dpgl_state s;
-    DP_RESULT r;
-    p->base.names = *names;
-    r = dp_port_open_block(&p->base);
-    if (r != DP_OK)
-        return r;
-    if (p->base.transport == DP_TRANSPORT_GPU) {
-        DP_HANDLE dx;
-        if (!dpgl_interop_available(&p->gl) || !dp11_init())
-            return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_open: %ls uses the GPU transport, which GL reaches only "
-                                                 "through WGL_NV_DX_interop2, and this context does not offer it",
-                           p->base.names.display);
-        dx = p->base.names.base[0] ? dp11_open_port(p->base.names.display) : NULL;
-        if (!dx)
-            return dp_last_error();
-        dp_port_release(&p->base);
-        p->handle = dx;
-        return dpgl_interop_attach(p, dx);
-    }
-    dpgl_format(p);
-    dpgl_save(&p->gl, &s);
-    r = dpgl_make_buffers(p);
-    dpgl_restore(&p->gl, &s);
-    if (r == DP_OK)
-        r = dp_host_start(&p->base, NULL, &dpgl_host_ops, p);
-    return r;
+    return dpgl_copy_port(dp_engine_create(&dpgl_backend, &a), "dpgl_create");
 }
 
 DPGL_PORT *dpgl_open(const wchar_t *name)
 {
-    DPGL_PORT *p;
-    dpn_names names;
     dp_error_state saved;
-    DP_RESULT r;
+    dpgl_gl gl;
     if (!dpn_valid_base(name)) {
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_open: name must be 1..%u characters of [A-Za-z0-9_.-]",
                 DPN_MAX_BASE);
         return NULL;
     }
-    p = dpgl_new(false, "dpgl_open");
-    if (!p)
+    if (!dpgl_load(&gl) || !gl.GetCurrentContext()) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_open: no WGL context is current on this thread");
         return NULL;
-    p->ready = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    if (!p->ready)
-        return dpgl_finish(p, dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent"));
-    dp_error_save(&saved);
-    dpn_port_names(&names, name, false);
-    r = dpgl_open_names(p, &names);
-    if (r == DP_ERROR_NOT_FOUND && !p->base.block) {
-        dp_port_release(&p->base);
-        dpn_port_names(&names, name, true);
-        r = dpgl_open_names(p, &names);
     }
-    if (r == DP_OK)
+    /* A GPU-transport port is bound through interop where the context offers it. */
+    dp_error_save(&saved);
+    if (dpgl_load_context(&gl) && dpgl_interop_available(&gl) && dp11_init()) {
+        DP_HANDLE dx = dp11_open_port(name);
+        if (dx && dp_get_transport(dx) == DP_TRANSPORT_GPU)
+            return dpgl_interop_port(false, dx);
+        if (dx)
+            dp11_close(dx);
         dp_error_restore(&saved);
-    return dpgl_finish(p, r);
+    }
+    return dpgl_copy_port(dp_engine_open(&dpgl_backend, name, NULL, "dpgl_open"), "dpgl_open");
 }
 
 void dpgl_close(DPGL_PORT *p)
@@ -677,9 +592,10 @@ void dpgl_close(DPGL_PORT *p)
             dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_close: not a DPGL_PORT");
         return;
     }
-    if (p->mode != DPGL_MODE_INTEROP)
-        dp_handle_take(p->handle, DP_KIND_GL, "dpgl_close");
-    dpgl_destroy(p);
+    if (p->mode == DPGL_MODE_INTEROP)
+        dpgl_interop_destroy(p);
+    else
+        dp_engine_close(&dpgl_backend, p->handle, "dpgl_close");
 }
 
 DPGL_MODE dpgl_mode(const DPGL_PORT *p)
@@ -694,112 +610,247 @@ DP_HANDLE dpgl_port(const DPGL_PORT *p)
     return p && p->magic == DPGL_MAGIC ? p->handle : NULL;
 }
 
-/* ---- Producer ---------------------------------------------------------------------------- */
+/* ---- COPY: generations --------------------------------------------------------------------- */
+
+/* Makes g's transfer buffers (and a consumer's texture). Caller saved the state. */
+static DP_RESULT dpgl_make_buffers(DPGL_PORT *p, dpgl_gen *g)
+{
+    const bool producer = p->base.producer;
+    const GLbitfield access = (producer ? GL_MAP_READ_BIT : GL_MAP_WRITE_BIT) | GL_MAP_PERSISTENT_BIT |
+                              GL_MAP_COHERENT_BIT;
+    const GLenum target = producer ? GL_PIXEL_PACK_BUFFER : GL_PIXEL_UNPACK_BUFFER;
+    const dp_geometry *geo = &g->base.geo;
+    GLsizeiptr size;
+    g->row_bytes = geo->width * geo->bytes_per_pixel;
+    size = (GLsizeiptr)g->row_bytes * geo->height;
+    for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
+        dpgl_buffer *b = &g->buffer[i];
+        p->gl.GenBuffers(1, &b->name);
+        p->gl.BindBuffer(target, b->name);
+        p->gl.BufferStorage(target, size, NULL, access);
+        b->ptr = p->gl.MapBufferRange(target, 0, size, access);
+        b->state = DPGL_FREE;
+        if (!b->ptr)
+            return dp_fail(DP_ERROR_DEVICE, "GL: could not map a %lld-byte pixel buffer persistently",
+                           (long long)size);
+    }
+    if (producer)
+        return DP_OK;
+    /* Storage only: no unpack buffer and no caller unpack settings may apply. */
+    dpgl_tight(&p->gl);
+    p->gl.BindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+    p->gl.GenTextures(1, &g->texture);
+    p->gl.BindTexture(GL_TEXTURE_2D, g->texture);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    p->gl.TexImage2D(GL_TEXTURE_2D, 0, (GLint)g->internal_format, (GLsizei)geo->width, (GLsizei)geo->height, 0,
+                     g->format, g->type, NULL);
+    return DP_OK;
+}
+
+static void dpgl_gen_free(dp_port *base, dp_gen *gen)
+{
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    dpgl_gen *g = (dpgl_gen *)gen;
+    bool current = dpgl_current(p);
+    GLenum target = base->producer ? GL_PIXEL_PACK_BUFFER : GL_PIXEL_UNPACK_BUFFER;
+    dpgl_state s;
+    /* The worker reads and writes the mapped buffers: stop it first. */
+    dp_host_destroy(g->base.host);
+    if (current) {
+        dpgl_save(&p->gl, &s);
+        for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
+            dpgl_buffer *b = &g->buffer[i];
+            if (b->sync)
+                p->gl.DeleteSync(b->sync);
+            if (b->name) {
+                p->gl.BindBuffer(target, b->name);
+                p->gl.UnmapBuffer(target);
+                p->gl.DeleteBuffers(1, &b->name);
+            }
+        }
+        if (g->texture)
+            p->gl.DeleteTextures(1, &g->texture);
+        dpgl_restore(&p->gl, &s);
+    }
+    HeapFree(GetProcessHeap(), 0, g);
+}
+
+static dp_gen *dpgl_gen_build(dp_port *base, const dp_geometry *geo, const dp_security *sec)
+{
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    dpgl_gen *g;
+    dpgl_state s;
+    DP_RESULT r;
+    if (geo->transport == DP_TRANSPORT_GPU) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which GL reaches only through "
+                                      "WGL_NV_DX_interop2, and this context does not offer it",
+                base->names.display);
+        return NULL;
+    }
+    g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*g));
+    if (!g) {
+        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    g->base.port = base;
+    g->base.geo = *geo;
+    if (!dpgl_format(g)) {
+        HeapFree(GetProcessHeap(), 0, g);
+        dp_fail(DP_ERROR_INCOMPATIBLE, "%ls has a format the GL adapter does not know", base->names.display);
+        return NULL;
+    }
+    dpgl_save(&p->gl, &s);
+    r = dpgl_make_buffers(p, g);
+    dpgl_restore(&p->gl, &s);
+    if (r == DP_OK)
+        r = dp_host_start(&g->base, sec, &dpgl_host_ops);
+    /* A producer queues only frame jobs (the legacy follow mode reads texture 0, which
+     * GL has not); a consumer's worker follows the port and prefetches each frame. */
+    if (r == DP_OK && base->producer)
+        dp_host_enter_frame_mode(g->base.host);
+    if (r != DP_OK) {
+        dpgl_gen_free(base, &g->base);
+        return NULL;
+    }
+    return &g->base;
+}
 
 /* Hands every readback the GPU has finished to the worker; never waits. */
-static void dpgl_harvest(DPGL_PORT *p)
+static void dpgl_harvest(DPGL_PORT *p, dpgl_gen *g)
 {
+    bool handed = false;
     for (;;) {
         dpgl_buffer *oldest = NULL;
         GLenum w;
         for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-            if (p->buffer[i].state == DPGL_READING && (!oldest || p->buffer[i].frame < oldest->frame))
-                oldest = &p->buffer[i];
+            if (g->buffer[i].state == DPGL_READING && (!oldest || g->buffer[i].frame < oldest->frame))
+                oldest = &g->buffer[i];
         if (!oldest)
-            return;
+            break;
         w = p->gl.ClientWaitSync(oldest->sync, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
         if (w != GL_ALREADY_SIGNALED && w != GL_CONDITION_SATISFIED)
-            return;
+            break;
         p->gl.DeleteSync(oldest->sync);
         oldest->sync = NULL;
         InterlockedExchange(&oldest->state, DPGL_COPYING);
-        InterlockedExchange64(&p->harvested, oldest->frame);
-        dp_host_readback(p->base.host, (uint32_t)(oldest - p->buffer), oldest->slot, (uint64_t)oldest->frame);
+        InterlockedExchange64(&g->harvested, oldest->frame);
+        handed = true;
     }
+    if (handed)
+        dp_host_kick(g->base.host);
 }
 
-/* Slots promised to readbacks not yet handed to the worker. */
-static uint32_t dpgl_reading_slots(const DPGL_PORT *p)
+/* Lets the frames in flight finish (bounded), so none is lost and the buffers can go. */
+static void dpgl_gen_quiesce(dp_port *base, dp_gen *gen)
 {
-    uint32_t mask = 0;
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    dpgl_gen *g = (dpgl_gen *)gen;
+    bool pending = false;
+    if (!dpgl_current(p))
+        return;
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-        if (p->buffer[i].state == DPGL_READING)
-            mask |= 1u << p->buffer[i].slot;
-    return mask;
+        if (g->buffer[i].sync && (g->buffer[i].state == DPGL_READING || g->buffer[i].state == DPGL_UPLOADING))
+            p->gl.ClientWaitSync(g->buffer[i].sync, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
+    if (!base->producer)
+        return;
+    dpgl_harvest(p, g);
+    for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
+        pending |= g->buffer[i].state == DPGL_READING;
+    /* A readback the GPU never finished would hold the worker's queue for good. */
+    if (!pending)
+        dp_host_drain(g->base.host);
 }
 
-/* Producer resize: lets every frame in flight finish, then rebuilds for the new size
- * under a new generation. The only producer call that waits (for its own GPU work). */
-static DP_RESULT dpgl_resize(DPGL_PORT *p, uint32_t width, uint32_t height)
+static DP_RESULT dpgl_choose_transport(const dp_create_args *a, DP_TRANSPORT *out)
 {
-    dp_security sec;
-    DP_RESULT r;
+    if (a->transport == DP_TRANSPORT_GPU)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the GPU transport needs WGL_NV_DX_interop2, which this "
+                                             "context does not offer");
+    *out = DP_TRANSPORT_HOST;
+    return DP_OK;
+}
+
+static bool dpgl_ready(void)
+{
+    return true;
+}
+
+static LUID dpgl_adapter(void)
+{
+    return (LUID){0, 0};
+}
+
+/* ---- COPY: producer ------------------------------------------------------------------------ */
+
+static void *dpgl_slot_texture(dp_port *p, uint32_t slot)
+{
+    (void)p;
+    (void)slot;
+    return NULL;
+}
+
+/* No free buffer to read into: no slot can take a frame. */
+static uint32_t dpgl_busy_slots(dp_port *base)
+{
+    dpgl_gen *g = dpgl_gen_of((DPGL_PORT *)base);
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-        if (p->buffer[i].state == DPGL_READING)
-            p->gl.ClientWaitSync(p->buffer[i].sync, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
-    dpgl_harvest(p);
-    dp_host_drain(p->base.host);
-    dp_host_destroy(p->base.host);
-    p->base.host = NULL;
-    dpgl_free_buffers(p, true);
-    r = dp_port_security(&p->base, NULL, &sec);
-    if (r != DP_OK)
-        return r;
-    p->base.width = width;
-    p->base.height = height;
-    p->base.row_pitch = dpb_row_pitch(width, p->base.bytes_per_pixel);
-    p->base.generation += 2;
-    r = dpgl_make_buffers(p);
-    if (r == DP_OK)
-        r = dp_host_start(&p->base, &sec, &dpgl_host_ops, p);
-    if (r == DP_OK) {
-        dp_host_enter_frame_mode(p->base.host);
-        r = dp_port_resize_block(&p->base, width, height);
-    }
-    dp_security_free(&sec);
-    return r;
+        if (g->buffer[i].state == DPGL_FREE)
+            return 0;
+    return (1u << DPB_MAX_SLOTS) - 1u;
+}
+
+static uint64_t dpgl_completed(dp_port *base)
+{
+    return (uint64_t)InterlockedCompareExchange64(&dpgl_gen_of((DPGL_PORT *)base)->harvested, 0, 0);
+}
+
+/* The readback into p->filling is issued: a fence marks its end, and the worker's job
+ * waits for the harvest that sees it passed. */
+static DP_RESULT dpgl_end_frame(dp_port *base, void *queue, uint32_t slot, uint64_t frame, uint32_t *out_texture)
+{
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    dpgl_buffer *b = p->filling;
+    (void)queue;
+    b->sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    b->slot = slot;
+    b->frame = (LONG64)frame;
+    InterlockedExchange(&b->state, DPGL_READING);
+    *out_texture = (uint32_t)(b - dpgl_gen_of(p)->buffer);
+    return DP_OK;
 }
 
 /* The common part of both publish calls: `read` issues the readback into the bound
  * pack buffer. */
 static DP_RESULT dpgl_publish(DPGL_PORT *p, uint32_t width, uint32_t height, void (*read)(DPGL_PORT *, void *),
-                              void *arg)
+                              void *arg, const char *fn)
 {
-    dpgl_buffer *b = NULL;
-    uint32_t slot;
     DP_RESULT r = DP_OK;
+    void *target;
     dpgl_state s;
+    dpgl_gen *g;
 
     dpgl_save(&p->gl, &s);
     if (width != p->base.width || height != p->base.height)
-        r = dpgl_resize(p, width, height);
+        r = dp_engine_resize(&dpgl_backend, p->handle, width, height, fn);
     if (r == DP_OK) {
-        dpgl_harvest(p);
-        for (uint32_t i = 0; i < DPGL_BUFFERS && !b; i++)
-            if (p->buffer[i].state == DPGL_FREE)
-                b = &p->buffer[i];
-        if (!b) {
-            InterlockedIncrement64((volatile LONG64 *)&p->base.block->frames_dropped);
-            r = dp_fail(DP_ERROR_BUSY, "every pixel buffer of %ls is still in flight; the frame is dropped",
-                        p->base.names.display);
-        } else {
-            r = dp_ring_pick(&p->base, dp_host_busy(p->base.host) | dpgl_reading_slots(p), &slot);
-        }
+        dpgl_harvest(p, dpgl_gen_of(p));
+        r = dp_engine_begin_frame(&dpgl_backend, p->handle, &target, fn);
     }
     if (r == DP_OK) {
-        uint64_t frame = p->base.last_frame;
-        if (dp_port_published(&p->base) > frame)
-            frame = dp_port_published(&p->base);
-        p->base.last_frame = ++frame;
+        g = dpgl_gen_of(p);
+        for (uint32_t i = 0; i < DPGL_BUFFERS && !p->filling; i++)
+            if (g->buffer[i].state == DPGL_FREE)
+                p->filling = &g->buffer[i];
         dpgl_tight(&p->gl);
-        p->gl.BindBuffer(GL_PIXEL_PACK_BUFFER, b->name);
+        p->gl.BindBuffer(GL_PIXEL_PACK_BUFFER, p->filling->name);
         read(p, arg);
-        b->sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
-        b->slot = slot;
-        b->frame = (LONG64)frame;
-        InterlockedExchange(&b->state, DPGL_READING);
+        r = dp_engine_end_frame(&dpgl_backend, p->handle, NULL, false, NULL, fn);
+        p->filling = NULL;
         /* A software rasterizer has often finished already: no need to wait a frame. */
-        dpgl_harvest(p);
+        dpgl_harvest(p, g);
     }
     dpgl_restore(&p->gl, &s);
     return r;
@@ -832,41 +883,49 @@ static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous)
 static void dpgl_read_framebuffer(DPGL_PORT *p, void *arg)
 {
     const dpgl_fb_read *a = arg;
+    const dpgl_gen *g = dpgl_gen_of(p);
     GLint previous = dpgl_bind_read(p, a->fbo);
-    p->gl.ReadPixels(a->x, a->y, (GLsizei)p->base.width, (GLsizei)p->base.height, p->format, p->type, NULL);
+    p->gl.ReadPixels(a->x, a->y, (GLsizei)p->base.width, (GLsizei)p->base.height, g->format, g->type, NULL);
     dpgl_unbind_read(p, a->fbo, previous);
+}
+
+/* Checks a publish call's port: a producer's, its context current. */
+static DPGL_PORT *dpgl_get_producer(DPGL_PORT *p, const char *fn)
+{
+    if (!dpgl_get(p, fn))
+        return NULL;
+    if (!p->base.producer) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: %ls was opened, not created", fn, p->base.names.display);
+        return NULL;
+    }
+    return p;
 }
 
 DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width, int height)
 {
     dpgl_fb_read a = {read_framebuffer, x, y};
-    if (!dpgl_get(p, "dpgl_publish_framebuffer"))
+    if (!dpgl_get_producer(p, "dpgl_publish_framebuffer"))
         return dp_last_error();
-    if (!p->base.producer)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_framebuffer: %ls was opened, not created",
-                       p->base.names.display);
     if (width <= 0 || height <= 0 || width > (int)DP_MAX_DIMENSION || height > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_framebuffer: size %dx%d is outside 1..%u", width,
                        height, DP_MAX_DIMENSION);
     if (p->mode == DPGL_MODE_INTEROP)
         return dpgl_interop_publish(p, read_framebuffer, x, y, width, height);
-    return dpgl_publish(p, (uint32_t)width, (uint32_t)height, dpgl_read_framebuffer, &a);
+    return dpgl_publish(p, (uint32_t)width, (uint32_t)height, dpgl_read_framebuffer, &a, "dpgl_publish_framebuffer");
 }
 
 static void dpgl_read_texture(DPGL_PORT *p, void *arg)
 {
+    const dpgl_gen *g = dpgl_gen_of(p);
     p->gl.BindTexture(GL_TEXTURE_2D, *(const GLuint *)arg);
-    p->gl.GetTexImage(GL_TEXTURE_2D, 0, p->format, p->type, NULL);
+    p->gl.GetTexImage(GL_TEXTURE_2D, 0, g->format, g->type, NULL);
 }
 
 DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
 {
     GLint bound = 0, w = 0, h = 0, target = 0, profile = 0;
-    if (!dpgl_get(p, "dpgl_publish_texture"))
+    if (!dpgl_get_producer(p, "dpgl_publish_texture"))
         return dp_last_error();
-    if (!p->base.producer)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %ls was opened, not created",
-                       p->base.names.display);
     /* Only a core-profile context can be asked a texture's target (GL_TEXTURE_TARGET);
      * elsewhere binding tells, and a texture of another target leaves the bind's
      * GL_INVALID_OPERATION pending (docs/gl-adapter.md). */
@@ -894,17 +953,17 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
     if (p->mode == DPGL_MODE_INTEROP)
         return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_publish_texture: in INTEROP mode, publish a framebuffer the "
                                              "texture is attached to with dpgl_publish_framebuffer");
-    return dpgl_publish(p, (uint32_t)w, (uint32_t)h, dpgl_read_texture, &texture);
+    return dpgl_publish(p, (uint32_t)w, (uint32_t)h, dpgl_read_texture, &texture, "dpgl_publish_texture");
 }
 
-/* ---- Consumer ------------------------------------------------------------------------------- */
+/* ---- COPY: consumer ------------------------------------------------------------------------- */
 
 /* Frees the buffers whose upload the GPU has finished; wakes the worker if any. */
-static void dpgl_recycle(DPGL_PORT *p)
+static void dpgl_recycle(DPGL_PORT *p, dpgl_gen *g)
 {
     bool freed = false;
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
-        dpgl_buffer *b = &p->buffer[i];
+        dpgl_buffer *b = &g->buffer[i];
         GLenum w;
         if (b->state != DPGL_UPLOADING)
             continue;
@@ -917,22 +976,22 @@ static void dpgl_recycle(DPGL_PORT *p)
         }
     }
     if (freed)
-        dp_host_kick(p->base.host);
+        dp_host_kick(g->base.host);
 }
 
 /* The ready buffer with the newest frame beyond the last acquired; older ready
  * ones are given back. NULL if none. */
-static dpgl_buffer *dpgl_newest(DPGL_PORT *p)
+static dpgl_buffer *dpgl_newest(DPGL_PORT *p, dpgl_gen *g)
 {
     dpgl_buffer *best = NULL;
     bool freed = false;
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
-        dpgl_buffer *b = &p->buffer[i];
+        dpgl_buffer *b = &g->buffer[i];
         if (b->state == DPGL_READY && (!best || b->frame > best->frame))
             best = b;
     }
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++) {
-        dpgl_buffer *b = &p->buffer[i];
+        dpgl_buffer *b = &g->buffer[i];
         if (b->state == DPGL_READY && b != best && (uint64_t)b->frame <= (uint64_t)(best ? best->frame : 0) &&
             InterlockedCompareExchange(&b->state, DPGL_FREE, DPGL_READY) == DPGL_READY)
             freed = true;
@@ -943,95 +1002,84 @@ static dpgl_buffer *dpgl_newest(DPGL_PORT *p)
         best = NULL;
     }
     if (freed)
-        dp_host_kick(p->base.host);
+        dp_host_kick(g->base.host);
     return best;
 }
 
-/* The port moved to a new generation: rebuild the buffers, texture and worker. */
-static DP_RESULT dpgl_follow_generation(DPGL_PORT *p)
+static DP_RESULT dpgl_take_ready(dp_port *base, uint32_t *out_slot, uint64_t *out_frame)
 {
-    DP_RESULT r;
-    dp_host_destroy(p->base.host);
-    p->base.host = NULL;
-    for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-        if (p->buffer[i].state == DPGL_UPLOADING)
-            p->gl.ClientWaitSync(p->buffer[i].sync, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
-    dpgl_free_buffers(p, true);
-    if (p->base.transport == DP_TRANSPORT_GPU)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls moved to the GPU transport, which needs WGL_NV_DX_interop2",
-                       p->base.names.display);
-    dpgl_format(p);
-    r = dpgl_make_buffers(p);
-    if (r == DP_OK)
-        r = dp_host_start(&p->base, NULL, &dpgl_host_ops, p);
-    return r;
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    dpgl_gen *g = dpgl_gen_of(p);
+    for (;;) {
+        dpgl_buffer *b;
+        dpgl_recycle(p, g);
+        b = dpgl_newest(p, g);
+        if (!b)
+            return DP_ERROR_TIMEOUT;
+        /* The worker may have taken it back to refill with a newer frame: look again. */
+        if (InterlockedCompareExchange(&b->state, DPGL_UPLOADING, DPGL_READY) == DPGL_READY) {
+            *out_slot = (uint32_t)(b - g->buffer);
+            *out_frame = (uint64_t)b->frame;
+            return DP_OK;
+        }
+    }
+}
+
+static HANDLE dpgl_ready_event(dp_port *base)
+{
+    return ((DPGL_PORT *)base)->ready;
+}
+
+/* The buffer taken is uploaded into the port's texture; glTexSubImage2D is ordered
+ * after the caller's earlier use of that texture by the GL stream itself. */
+static DP_RESULT dpgl_consume(dp_port *base, void *queue, uint32_t slot, uint64_t frame, void **out_source)
+{
+    DPGL_PORT *p = (DPGL_PORT *)base;
+    dpgl_gen *g = dpgl_gen_of(p);
+    dpgl_buffer *b = &g->buffer[slot];
+    (void)queue;
+    (void)frame;
+    dpgl_tight(&p->gl);
+    p->gl.BindBuffer(GL_PIXEL_UNPACK_BUFFER, b->name);
+    p->gl.BindTexture(GL_TEXTURE_2D, g->texture);
+    p->gl.TexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)g->base.geo.width, (GLsizei)g->base.geo.height, g->format,
+                        g->type, NULL);
+    b->sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    *out_source = (void *)(uintptr_t)g->texture;
+    return DP_OK;
+}
+
+/* The next upload into the texture is ordered after the caller's reads by GL itself. */
+static DP_RESULT dpgl_release_api(dp_port *base, void *queue, uint64_t *out_value)
+{
+    (void)base;
+    (void)queue;
+    *out_value = 0;
+    return DP_OK;
 }
 
 DP_RESULT dpgl_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture, uint64_t *out_frame)
 {
-    ULONGLONG start = GetTickCount64();
-    DP_RESULT r = DP_OK;
+    void *texture = NULL;
     dpgl_state s;
-    dpgl_buffer *b = NULL;
-    dp_error_state saved;
-
+    DP_RESULT r;
     if (!dpgl_get(p, "dpgl_acquire"))
         return dp_last_error();
     if (p->base.producer)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: %ls was created, not opened", p->base.names.display);
     if (!out_texture)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: out_texture is NULL");
-    if (p->held)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: release the frame this port holds first");
-    if (p->mode == DPGL_MODE_INTEROP)
+    if (p->mode == DPGL_MODE_INTEROP) {
+        if (p->held)
+            return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_acquire: release the frame this port holds first");
         return dpgl_interop_acquire(p, timeout_ms, out_texture, out_frame);
-    dp_error_save(&saved);
+    }
     dpgl_save(&p->gl, &s);
-    for (;;) {
-        bool changed = false;
-        uint32_t wait;
-        r = dp_port_refresh(&p->base, &changed);
-        if (changed && r == DP_OK)
-            r = dpgl_follow_generation(p);
-        if (r != DP_OK)
-            break;
-        dpgl_recycle(p);
-        b = dpgl_newest(p);
-        /* The worker may have taken it back to refill with a newer frame: look again. */
-        if (b && InterlockedCompareExchange(&b->state, DPGL_UPLOADING, DPGL_READY) == DPGL_READY)
-            break;
-        if (b)
-            continue;
-        if (timeout_ms != UINT32_MAX && GetTickCount64() - start >= timeout_ms) {
-            r = dp_fail(DP_ERROR_TIMEOUT, "dpgl_acquire: no new frame on %ls within %u ms", p->base.names.display,
-                        timeout_ms);
-            break;
-        }
-        /* Short slices: a resize or a restarted producer is noticed between them. */
-        wait = timeout_ms == UINT32_MAX ? 50 : (uint32_t)(timeout_ms - (GetTickCount64() - start));
-        if (wait > 50)
-            wait = 50;
-        r = dp_wait_event(&p->base, p->ready, wait);
-        if (r == DP_ERROR_DISCONNECTED && p->base.block->generation == p->base.generation)
-            break;
-        r = DP_OK;
-    }
-    if (r == DP_OK) {
-        dpgl_tight(&p->gl);
-        p->gl.BindBuffer(GL_PIXEL_UNPACK_BUFFER, b->name);
-        p->gl.BindTexture(GL_TEXTURE_2D, p->texture);
-        p->gl.TexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)p->base.width, (GLsizei)p->base.height, p->format,
-                            p->type, NULL);
-        b->sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
-        p->base.last_frame = (uint64_t)b->frame;
-        p->held = true;
-        *out_texture = p->texture;
-        if (out_frame)
-            *out_frame = (uint64_t)b->frame;
-        /* The slices it waited in timed out on the way: not an error of this call. */
-        dp_error_restore(&saved);
-    }
+    r = dp_engine_acquire_frame(&dpgl_backend, p->handle, NULL, false, timeout_ms, &texture, out_frame,
+                                "dpgl_acquire");
     dpgl_restore(&p->gl, &s);
+    if (r == DP_OK)
+        *out_texture = (unsigned)(uintptr_t)texture;
     return r;
 }
 
@@ -1039,36 +1087,39 @@ void dpgl_release(DPGL_PORT *p)
 {
     if (!dpgl_get(p, "dpgl_release"))
         return;
+    if (p->mode != DPGL_MODE_INTEROP) {
+        dp_engine_release_frame(&dpgl_backend, p->handle, NULL, false, "dpgl_release");
+        return;
+    }
     if (!p->held) {
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_release: this port holds no frame");
         return;
     }
-    if (p->mode == DPGL_MODE_INTEROP)
-        dpgl_interop_release(p);
+    dpgl_interop_release(p);
     p->held = false;
 }
 
-/* ---- Worker thread ----------------------------------------------------------------------------- */
+/* ---- COPY: worker thread --------------------------------------------------------------------- */
 
 /* Producer: the readbacks handed over are done on the GPU already. */
-static uint64_t dpgl_host_wait_local(void *ctx, uint64_t after, HANDLE kick)
+static uint64_t dpgl_host_wait_local(dp_gen *gen, uint64_t after, HANDLE kick)
 {
-    DPGL_PORT *p = ctx;
-    uint64_t done = (uint64_t)InterlockedCompareExchange64(&p->harvested, 0, 0);
+    dpgl_gen *g = (dpgl_gen *)gen;
+    uint64_t done = (uint64_t)InterlockedCompareExchange64(&g->harvested, 0, 0);
     if (done <= after)
         WaitForSingleObject(kick, INFINITE);
-    return (uint64_t)InterlockedCompareExchange64(&p->harvested, 0, 0);
+    return (uint64_t)InterlockedCompareExchange64(&g->harvested, 0, 0);
 }
 
 /* Producer: buffer rows bottom-up and tightly packed -> slot rows top-down at the pitch. */
-static bool dpgl_host_readback(void *ctx, uint32_t texture, void *dst)
+static bool dpgl_host_readback(dp_gen *gen, uint32_t texture, void *dst)
 {
-    DPGL_PORT *p = ctx;
-    dpgl_buffer *b = &p->buffer[texture];
+    dpgl_gen *g = (dpgl_gen *)gen;
+    const dp_geometry *geo = &g->base.geo;
+    dpgl_buffer *b = &g->buffer[texture];
     uint8_t *out = dst;
-    for (uint32_t y = 0; y < p->base.height; y++)
-        memcpy(out + (size_t)y * p->base.row_pitch, b->ptr + (size_t)(p->base.height - 1 - y) * p->row_bytes,
-               p->row_bytes);
+    for (uint32_t y = 0; y < geo->height; y++)
+        memcpy(out + (size_t)y * geo->row_pitch, b->ptr + (size_t)(geo->height - 1 - y) * g->row_bytes, g->row_bytes);
     InterlockedExchange(&b->state, DPGL_FREE);
     return true;
 }
@@ -1076,37 +1127,59 @@ static bool dpgl_host_readback(void *ctx, uint32_t texture, void *dst)
 /* Takes a buffer for the worker to fill: a free one, else the ready one with the
  * oldest frame (a consumer that acquires rarely still gets the newest). NULL if the
  * caller holds them all. */
-static dpgl_buffer *dpgl_take_for_fill(DPGL_PORT *p)
+static dpgl_buffer *dpgl_take_for_fill(dpgl_gen *g)
 {
     dpgl_buffer *oldest = NULL;
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-        if (InterlockedCompareExchange(&p->buffer[i].state, DPGL_FILLING, DPGL_FREE) == DPGL_FREE)
-            return &p->buffer[i];
+        if (InterlockedCompareExchange(&g->buffer[i].state, DPGL_FILLING, DPGL_FREE) == DPGL_FREE)
+            return &g->buffer[i];
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-        if (p->buffer[i].state == DPGL_READY && (!oldest || p->buffer[i].frame < oldest->frame))
-            oldest = &p->buffer[i];
+        if (g->buffer[i].state == DPGL_READY && (!oldest || g->buffer[i].frame < oldest->frame))
+            oldest = &g->buffer[i];
     if (oldest && InterlockedCompareExchange(&oldest->state, DPGL_FILLING, DPGL_READY) == DPGL_READY)
         return oldest;
     return NULL;
 }
 
 /* Consumer: slot rows -> a buffer, top row first (the texture's v = 0 is the top). */
-static bool dpgl_host_upload(void *ctx, uint32_t texture, const void *src, uint64_t value)
+static bool dpgl_host_upload(dp_gen *gen, uint32_t texture, const void *src, uint64_t value)
 {
-    DPGL_PORT *p = ctx;
+    dpgl_gen *g = (dpgl_gen *)gen;
+    const dp_geometry *geo = &g->base.geo;
     const uint8_t *in = src;
-    dpgl_buffer *b = dpgl_take_for_fill(p);
+    dpgl_buffer *b = dpgl_take_for_fill(g);
     (void)texture;
-    {
-        if (!b)
-            return false;
-        for (uint32_t y = 0; y < p->base.height; y++)
-            memcpy(b->ptr + (size_t)y * p->row_bytes, in + (size_t)y * p->base.row_pitch, p->row_bytes);
-        b->frame = (LONG64)value;
-        InterlockedExchange(&b->state, DPGL_READY);
-        SetEvent(p->ready);
-        return true;
-    }
+    if (!b)
+        return false;
+    for (uint32_t y = 0; y < geo->height; y++)
+        memcpy(b->ptr + (size_t)y * g->row_bytes, in + (size_t)y * geo->row_pitch, g->row_bytes);
+    b->frame = (LONG64)value;
+    InterlockedExchange(&b->state, DPGL_READY);
+    SetEvent(((DPGL_PORT *)g->base.port)->ready);
+    return true;
 }
 
 static const dp_host_ops dpgl_host_ops = {dpgl_host_wait_local, dpgl_host_readback, dpgl_host_upload};
+
+static const dp_backend dpgl_backend = {
+    .kind = DP_KIND_GL,
+    .api = "GL",
+    .init_call = "dpgl_create or dpgl_open",
+    .port_size = sizeof(DPGL_PORT),
+    .ready = dpgl_ready,
+    .choose_transport = dpgl_choose_transport,
+    .adapter = dpgl_adapter,
+    .setup = dpgl_setup,
+    .teardown = dpgl_teardown,
+    .gen_build = dpgl_gen_build,
+    .gen_quiesce = dpgl_gen_quiesce,
+    .gen_free = dpgl_gen_free,
+    .slot_texture = dpgl_slot_texture,
+    .busy_slots = dpgl_busy_slots,
+    .completed = dpgl_completed,
+    .end_frame = dpgl_end_frame,
+    .consume = dpgl_consume,
+    .release = dpgl_release_api,
+    .take_ready = dpgl_take_ready,
+    .ready_event = dpgl_ready_event,
+};
