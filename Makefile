@@ -52,8 +52,8 @@ TEST_EXE  = $(B)/dptest.exe
 CLIENT_C   = $(B)/client_c.exe
 CLIENT_CPP = $(B)/client_cpp.exe
 # A consumer's plain flags: no UNICODE, no _WIN32_WINNT, nothing of ours but -I.
-CLIENT_CFLAGS   = -std=c11 -Wall -Wextra -Werror -O2 -I.
-CLIENT_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -O2 -I.
+CLIENT_CFLAGS   = -std=c11 $(WARNINGS) -Wstrict-prototypes -O2 -I.
+CLIENT_CXXFLAGS = -std=c++17 $(WARNINGS) -O2 -I.
 
 # ---- native unit tests (Linux gcc, ASan/UBSan) ------------------------------------------
 # Built only when tests/native/ has sources. They use the same runner as dptest.exe.
@@ -71,7 +71,7 @@ NATIVE_UNIT = $(if $(NATIVE_TEST_SRCS),$(B)/native/unit)
 # when it is not built), `make fuzz` for FUZZ_SECONDS. See tests/fuzz/README.md.
 FUZZCC       ?= clang
 FUZZ_SECONDS ?= 600
-FUZZ_CFLAGS   = -std=c11 -Wall -Wextra -Werror -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS   = -std=c11 $(WARNINGS) -Wstrict-prototypes -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -I.
 FUZZ_DIR      = $(B)/fuzz
 FUZZ_BIN      = $(FUZZ_DIR)/fuzz_block

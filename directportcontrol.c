@@ -493,6 +493,18 @@ uint32_t dp_remaining_ms(ULONGLONG start, uint32_t timeout_ms)
     return spent >= timeout_ms ? 0 : (uint32_t)(timeout_ms - spent);
 }
 
+DP_RESULT dp_port_check_adapter(const dp_port *p, LUID luid)
+{
+    const dpb_block *b = p->block;
+    if (b && (b->adapter_luid_low || b->adapter_luid_high) &&
+        (b->adapter_luid_low != luid.LowPart || b->adapter_luid_high != luid.HighPart))
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
+                                             "GPU-transport textures do not cross adapters",
+                       p->names.display, (unsigned long)b->adapter_luid_high, (unsigned long)b->adapter_luid_low,
+                       (unsigned long)luid.HighPart, (unsigned long)luid.LowPart);
+    return DP_OK;
+}
+
 DP_RESULT dp_port_check_producer(const dp_port *p)
 {
     if (p->producer_process && WaitForSingleObject(p->producer_process, 0) == WAIT_OBJECT_0)

@@ -363,32 +363,11 @@ static DP_RESULT dp11_create_staging(const dp_geometry *geo, UINT cpu, ID3D11Tex
     return dp11_create_texture(geo, D3D11_USAGE_STAGING, 0, cpu, 0, out, "CreateTexture2D(staging)");
 }
 
-/* What a failed CreateSharedHandle means; a taken name is DP_ERROR_NAME_IN_USE. */
-static DP_RESULT dp11_share_failed(HRESULT hr, const wchar_t *name, const char *step)
-{
-    if (hr == DXGI_ERROR_NAME_ALREADY_EXISTS || hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) ||
-        hr == E_ACCESSDENIED)
-        return dp_fail(DP_ERROR_NAME_IN_USE, "%s: the name %ls is taken (hr 0x%08lx)", step, name,
-                       (unsigned long)hr);
-    return dp_fail_d3d(hr, step);
-}
-
 /* An NT handle on the object called name, whichever API made it. */
 static DP_RESULT dp11_open_nt(const wchar_t *name, HANDLE *out)
 {
     ID3D12Device *resolver = dp11_resolver();
-    HANDLE nt = NULL;
-    HRESULT hr;
-    if (!resolver)
-        return DP_ERROR_DEVICE;
-    hr = ID3D12Device_OpenSharedHandleByName(resolver, name, GENERIC_ALL, &nt);
-    if (FAILED(hr)) {
-        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
-            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
-        return dp_fail_d3d(hr, "OpenSharedHandleByName");
-    }
-    *out = dp_track(nt);
-    return DP_OK;
+    return resolver ? dp12_open_nt(resolver, name, out) : DP_ERROR_DEVICE;
 }
 
 /* Producer: makes slot's shared texture under its name in g's generation. */
@@ -408,7 +387,7 @@ static DP_RESULT dp11_create_gpu_texture(dp11_gen *g, const dp_security *sec, ui
     hr = IDXGIResource1_CreateSharedHandle(res, &sec->sa, GENERIC_ALL, name, &nt);
     DP_RELEASE(res);
     if (FAILED(hr))
-        return dp11_share_failed(hr, name, "IDXGIResource1::CreateSharedHandle");
+        return dp_fail_share(hr, name, "IDXGIResource1::CreateSharedHandle");
     g->texture_nt[slot] = dp_track(nt);
     return DP_OK;
 }
@@ -425,7 +404,7 @@ static DP_RESULT dp11_create_gpu_fence(dp11_gen *g, const dp_security *sec)
     dpn_fence_name(name, DPN_LEN, &g->base.port->names, g->base.geo.generation);
     hr = ID3D11Fence_CreateSharedHandle(g->fence, &sec->sa, GENERIC_ALL, name, &nt);
     if (FAILED(hr))
-        return dp11_share_failed(hr, name, "ID3D11Fence::CreateSharedHandle");
+        return dp_fail_share(hr, name, "ID3D11Fence::CreateSharedHandle");
     g->fence_nt = dp_track(nt);
     return DP_OK;
 }
@@ -463,17 +442,10 @@ static DP_RESULT dp11_open_fence(const wchar_t *name, ID3D11Fence **out)
 /* Consumer of a GPU port: can this device open its objects at all? */
 static DP_RESULT dp11_check_gpu_consumer(const dp_port *p)
 {
-    const dpb_block *b = p->block;
     if (!dp11_device_can_share())
         return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which this device cannot open: %s",
                        p->names.display, dp11.share_missing);
-    if (b && (b->adapter_luid_low || b->adapter_luid_high) &&
-        (b->adapter_luid_low != dp11.luid.LowPart || b->adapter_luid_high != dp11.luid.HighPart))
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
-                                             "GPU-transport textures do not cross adapters",
-                       p->names.display, (unsigned long)b->adapter_luid_high, (unsigned long)b->adapter_luid_low,
-                       (unsigned long)dp11.luid.HighPart, (unsigned long)dp11.luid.LowPart);
-    return DP_OK;
+    return dp_port_check_adapter(p, dp11.luid);
 }
 
 static DP_RESULT dp11_build_gpu(dp11_gen *g, const dp_security *sec)
@@ -542,35 +514,15 @@ static void dp11_gen_free(dp_port *base, dp_gen *gen)
         DP_RELEASE(g->legacy_staging[i]);
     DP_RELEASE(g->fence);
     dp_close_handle(&g->fence_nt);
-    HeapFree(GetProcessHeap(), 0, g);
 }
 
-static dp11_gen *dp11_gen_new(dp_port *p, const dp_geometry *geo)
+static DP_RESULT dp11_gen_build(dp_port *p, dp_gen *gen, const dp_security *sec)
 {
-    dp11_gen *g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*g));
-    if (!g) {
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
-        return NULL;
-    }
-    g->base.port = p;
-    g->base.geo = *geo;
+    dp11_gen *g = (dp11_gen *)gen;
+    (void)p;
     InitializeSRWLock(&g->lock);
     g->latest = g->reading = -1;
-    return g;
-}
-
-static dp_gen *dp11_gen_build(dp_port *p, const dp_geometry *geo, const dp_security *sec)
-{
-    dp11_gen *g = dp11_gen_new(p, geo);
-    DP_RESULT r;
-    if (!g)
-        return NULL;
-    r = geo->transport == DP_TRANSPORT_GPU ? dp11_build_gpu(g, sec) : dp11_build_host(g, sec);
-    if (r != DP_OK) {
-        dp11_gen_free(p, &g->base);
-        return NULL;
-    }
-    return &g->base;
+    return gen->geo.transport == DP_TRANSPORT_GPU ? dp11_build_gpu(g, sec) : dp11_build_host(g, sec);
 }
 
 /* Waits (bounded) until the GPU and the worker are done with a generation's objects:
@@ -641,7 +593,7 @@ static DP_RESULT dp11_open_external(dp_port *p)
     /* Only a device that can share could open an external port; keep the error. */
     if (!dp11_device_can_share())
         return dp_last_error();
-    g = dp11_gen_new(p, &geo);
+    g = (dp11_gen *)dp_engine_gen_new(p, &geo);
     if (!g)
         return dp_last_error();
     p->gen = &g->base;
@@ -807,30 +759,7 @@ DP_HANDLE dp11_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT
                                    "dp11_create_shared_resource");
 }
 
-DP_HANDLE dp11_create_port(const DP_PORT_DESC *desc)
-{
-    return dp_engine_create_port(&dp11_backend, desc, "dp11_create_port");
-}
-
-DP_HANDLE dp11_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)
-{
-    return dp_engine_open(&dp11_backend, tex_name, fence_name ? fence_name : L"", "dp11_open_shared_resource");
-}
-
-DP_HANDLE dp11_open_port(const wchar_t *name)
-{
-    return dp_engine_open(&dp11_backend, name, NULL, "dp11_open_port");
-}
-
-void dp11_close(DP_HANDLE h)
-{
-    dp_engine_close(&dp11_backend, h, "dp11_close");
-}
-
-DP_RESULT dp11_begin_frame(DP_HANDLE h, ID3D11Texture2D **out_target)
-{
-    return dp_engine_begin_frame(&dp11_backend, h, (void **)out_target, "dp11_begin_frame");
-}
+DP_ENGINE_ENTRY_POINTS(dp11, dp11_backend, ID3D11Texture2D)
 
 DP_RESULT dp11_end_frame(DP_HANDLE h, uint64_t *out_frame)
 {
@@ -846,21 +775,6 @@ DP_RESULT dp11_acquire_frame(DP_HANDLE h, uint32_t timeout_ms, ID3D11Texture2D *
 void dp11_release_frame(DP_HANDLE h)
 {
     dp_engine_release_frame(&dp11_backend, h, NULL, false, "dp11_release_frame");
-}
-
-DP_RESULT dp11_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
-{
-    return dp_engine_resize(&dp11_backend, h, width, height, "dp11_resize_port");
-}
-
-DP_RESULT dp11_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms)
-{
-    return dp_engine_cpu_wait(&dp11_backend, h, value, timeout_ms, "dp11_cpu_wait_timeout");
-}
-
-uint64_t dp11_get_completed_value(DP_HANDLE h)
-{
-    return dp_engine_completed(&dp11_backend, h, "dp11_get_completed_value");
 }
 
 ID3D11Texture2D *dp11_get_texture(DP_HANDLE h)
@@ -1071,6 +985,7 @@ static const dp_backend dp11_backend = {
     .api = "D3D11",
     .init_call = "dp11_init",
     .port_size = sizeof(dp11_port),
+    .gen_size = sizeof(dp11_gen),
     .ready = dp11_ready,
     .choose_transport = dp11_choose_transport,
     .adapter = dp11_adapter,

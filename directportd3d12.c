@@ -225,26 +225,32 @@ static DP_RESULT dp12_share(ID3D12DeviceChild *obj, const dp_security *sec, cons
 {
     HANDLE nt = NULL;
     HRESULT hr = ID3D12Device_CreateSharedHandle(dp12.device, obj, &sec->sa, GENERIC_ALL, name, &nt);
-    if (hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) || hr == E_ACCESSDENIED)
-        return dp_fail(DP_ERROR_NAME_IN_USE, "CreateSharedHandle: the name %ls is taken (hr 0x%08lx)", name,
-                       (unsigned long)hr);
     if (FAILED(hr))
-        return dp_fail_d3d(hr, "CreateSharedHandle");
+        return dp_fail_share(hr, name, "ID3D12Device::CreateSharedHandle");
+    *out = dp_track(nt);
+    return DP_OK;
+}
+
+DP_RESULT dp12_open_nt(ID3D12Device *device, const wchar_t *name, HANDLE *out)
+{
+    HANDLE nt = NULL;
+    HRESULT hr = ID3D12Device_OpenSharedHandleByName(device, name, GENERIC_ALL, &nt);
+    if (FAILED(hr)) {
+        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
+            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
+        return dp_fail_d3d(hr, "OpenSharedHandleByName");
+    }
     *out = dp_track(nt);
     return DP_OK;
 }
 
 static DP_RESULT dp12_open_shared(const wchar_t *name, REFIID iid, void **out, HANDLE *out_nt)
 {
-    HANDLE nt = NULL;
-    HRESULT hr = ID3D12Device_OpenSharedHandleByName(dp12.device, name, GENERIC_ALL, &nt);
-    if (FAILED(hr)) {
-        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) || dp_hr_is_unsupported(hr))
-            return dp_fail_hr(DP_ERROR_NOT_FOUND, hr, "OpenSharedHandleByName");
-        return dp_fail_d3d(hr, "OpenSharedHandleByName");
-    }
-    *out_nt = dp_track(nt);
-    hr = ID3D12Device_OpenSharedHandle(dp12.device, nt, iid, out);
+    DP_RESULT r = dp12_open_nt(dp12.device, name, out_nt);
+    HRESULT hr;
+    if (r != DP_OK)
+        return r;
+    hr = ID3D12Device_OpenSharedHandle(dp12.device, *out_nt, iid, out);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "OpenSharedHandle");
     return DP_OK;
@@ -318,16 +324,11 @@ static DP_RESULT dp12_create_copy_objects(dp12_gen *g, bool producer)
 static DP_RESULT dp12_check_opened(const dp12_gen *g, ID3D12Resource *texture, const wchar_t *name)
 {
     const dp_port *p = g->base.port;
-    const dpb_block *b = p->block;
     const dp_geometry *geo = &g->base.geo;
     D3D12_RESOURCE_DESC desc;
-    LUID luid = dp12_adapter_luid();
-    if (b && (b->adapter_luid_low || b->adapter_luid_high) &&
-        (b->adapter_luid_low != luid.LowPart || b->adapter_luid_high != luid.HighPart))
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls lives on adapter %08lx:%08lx and this device on %08lx:%08lx; "
-                                             "GPU-transport textures do not cross adapters",
-                       p->names.display, (unsigned long)b->adapter_luid_high, (unsigned long)b->adapter_luid_low,
-                       (unsigned long)luid.HighPart, (unsigned long)luid.LowPart);
+    DP_RESULT r = dp_port_check_adapter(p, dp12_adapter_luid());
+    if (r != DP_OK)
+        return r;
     texture->lpVtbl->GetDesc(texture, &desc);
     if (desc.Dimension != D3D12_RESOURCE_DIMENSION_TEXTURE2D || desc.Width != geo->width ||
         desc.Height != geo->height || (uint32_t)desc.Format != geo->dxgi_format ||
@@ -394,44 +395,24 @@ static void dp12_gen_free(dp_port *base, dp_gen *gen)
     dp_close_handle(&g->fence_nt);
     dp_close_handle(&g->copy_event);
     dp_close_handle(&g->local_event);
-    HeapFree(GetProcessHeap(), 0, g);
 }
 
-static dp12_gen *dp12_gen_new(dp_port *p, const dp_geometry *geo)
+static DP_RESULT dp12_gen_build(dp_port *p, dp_gen *gen, const dp_security *sec)
 {
-    dp12_gen *g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*g));
-    if (!g) {
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
-        return NULL;
-    }
-    g->base.port = p;
-    g->base.geo = *geo;
-    g->system_ram = (geo->flags & DP_PORT_SYSTEM_RAM) != 0;
-    return g;
-}
-
-static dp_gen *dp12_gen_build(dp_port *p, const dp_geometry *geo, const dp_security *sec)
-{
-    dp12_gen *g = dp12_gen_new(p, geo);
+    dp12_gen *g = (dp12_gen *)gen;
+    const dp_geometry *geo = &gen->geo;
     DP_RESULT r = DP_OK;
-    if (!g)
-        return NULL;
-    if (geo->transport == DP_TRANSPORT_GPU) {
-        r = dp12_build_gpu(g, sec);
-    } else {
-        g->textures = p->producer ? geo->slots : DP12_CONSUMER_TEXTURES;
-        for (uint32_t i = 0; i < g->textures && r == DP_OK; i++)
-            r = dp12_create_texture(g, false, &g->texture[i]);
-        if (r == DP_OK)
-            r = dp12_create_copy_objects(g, p->producer);
-        if (r == DP_OK)
-            r = dp_host_start(&g->base, sec, &dp12_host_ops);
-    }
-    if (r != DP_OK) {
-        dp12_gen_free(p, &g->base);
-        return NULL;
-    }
-    return &g->base;
+    g->system_ram = (geo->flags & DP_PORT_SYSTEM_RAM) != 0;
+    if (geo->transport == DP_TRANSPORT_GPU)
+        return dp12_build_gpu(g, sec);
+    g->textures = p->producer ? geo->slots : DP12_CONSUMER_TEXTURES;
+    for (uint32_t i = 0; i < g->textures && r == DP_OK; i++)
+        r = dp12_create_texture(g, false, &g->texture[i]);
+    if (r == DP_OK)
+        r = dp12_create_copy_objects(g, p->producer);
+    if (r == DP_OK)
+        r = dp_host_start(&g->base, sec, &dp12_host_ops);
+    return r;
 }
 
 /* Waits (bounded) until the GPU is done with a generation's textures: the producer's
@@ -493,7 +474,7 @@ static DP_RESULT dp12_open_external(dp_port *p)
     DP_RESULT r;
     if (!dp12_device_can_share())
         return dp_last_error();
-    g = dp12_gen_new(p, &geo);
+    g = (dp12_gen *)dp_engine_gen_new(p, &geo);
     if (!g)
         return dp_last_error();
     p->gen = &g->base;
@@ -606,30 +587,7 @@ DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT
                                    tex_name, fence_name, "dp12_create_shared_resource");
 }
 
-DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc)
-{
-    return dp_engine_create_port(&dp12_backend, desc, "dp12_create_port");
-}
-
-DP_HANDLE dp12_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)
-{
-    return dp_engine_open(&dp12_backend, tex_name, fence_name ? fence_name : L"", "dp12_open_shared_resource");
-}
-
-DP_HANDLE dp12_open_port(const wchar_t *name)
-{
-    return dp_engine_open(&dp12_backend, name, NULL, "dp12_open_port");
-}
-
-void dp12_close(DP_HANDLE h)
-{
-    dp_engine_close(&dp12_backend, h, "dp12_close");
-}
-
-DP_RESULT dp12_begin_frame(DP_HANDLE h, ID3D12Resource **out_target)
-{
-    return dp_engine_begin_frame(&dp12_backend, h, (void **)out_target, "dp12_begin_frame");
-}
+DP_ENGINE_ENTRY_POINTS(dp12, dp12_backend, ID3D12Resource)
 
 DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame)
 {
@@ -648,24 +606,9 @@ void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue)
     dp_engine_release_frame(&dp12_backend, h, queue, true, "dp12_release_frame");
 }
 
-DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)
-{
-    return dp_engine_resize(&dp12_backend, h, width, height, "dp12_resize_port");
-}
-
-DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms)
-{
-    return dp_engine_cpu_wait(&dp12_backend, h, value, timeout_ms, "dp12_cpu_wait_timeout");
-}
-
 void dp12_cpu_wait(DP_HANDLE h, uint64_t value)
 {
     dp_engine_cpu_wait(&dp12_backend, h, value, UINT32_MAX, "dp12_cpu_wait");
-}
-
-uint64_t dp12_get_completed_value(DP_HANDLE h)
-{
-    return dp_engine_completed(&dp12_backend, h, "dp12_get_completed_value");
 }
 
 /* ---- Fences ---------------------------------------------------------------------------- */
@@ -927,6 +870,7 @@ static const dp_backend dp12_backend = {
     .api = "D3D12",
     .init_call = "dp12_init",
     .port_size = sizeof(dp12_port),
+    .gen_size = sizeof(dp12_gen),
     .ready = dp12_ready,
     .choose_transport = dp12_choose_transport,
     .adapter = dp12_adapter_luid,

@@ -64,6 +64,30 @@ dp_port *dp_engine_get_side(const dp_backend *b, DP_HANDLE h, bool producer, con
 
 /* ---- Lifetime ---------------------------------------------------------------------------- */
 
+dp_gen *dp_engine_gen_new(dp_port *p, const dp_geometry *geo)
+{
+    dp_gen *g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, p->backend->gen_size);
+    if (!g) {
+        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    g->port = p;
+    g->geo = *geo;
+    return g;
+}
+
+/* A whole generation for geo, or NULL (error set) and nothing of it left. */
+static dp_gen *dp_engine_build_gen(dp_port *p, const dp_geometry *geo, const dp_security *sec)
+{
+    dp_gen *g = dp_engine_gen_new(p, geo);
+    if (g && p->backend->gen_build(p, g, sec) != DP_OK) {
+        p->backend->gen_free(p, g);
+        HeapFree(GetProcessHeap(), 0, g);
+        return NULL;
+    }
+    return g;
+}
+
 /* Lets go of a generation once the GPU and the worker are done with it. */
 static void dp_engine_drop_gen(dp_port *p, dp_gen *g)
 {
@@ -71,6 +95,7 @@ static void dp_engine_drop_gen(dp_port *p, dp_gen *g)
         return;
     p->backend->gen_quiesce(p, g);
     p->backend->gen_free(p, g);
+    HeapFree(GetProcessHeap(), 0, g);
 }
 
 /* Consumer: drops the claims still waiting for the caller's GPU (their generation is
@@ -126,7 +151,7 @@ static DP_RESULT dp_engine_first_gen(dp_port *p, const dp_security *sec)
 {
     dp_geometry geo;
     dp_port_geometry(p, &geo);
-    p->gen = p->backend->gen_build(p, &geo, sec);
+    p->gen = dp_engine_build_gen(p, &geo, sec);
     return p->gen ? DP_OK : dp_last_error();
 }
 
@@ -374,7 +399,7 @@ DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uin
     geo.height = height;
     geo.row_pitch = dpb_row_pitch(width, geo.bytes_per_pixel);
     geo.generation = p->generation + 2;
-    g = b->gen_build(p, &geo, &sec);
+    g = dp_engine_build_gen(p, &geo, &sec);
     dp_security_free(&sec);
     if (!g)
         return dp_last_error();
@@ -397,7 +422,7 @@ static DP_RESULT dp_engine_follow(dp_port *p)
         return r;
     if (!moved)
         return dp_port_check_producer(p);
-    g = p->backend->gen_build(p, &geo, NULL);
+    g = dp_engine_build_gen(p, &geo, NULL);
     if (!g)
         return dp_last_error();
     dp_engine_drop_gen(p, p->gen);

@@ -111,6 +111,15 @@ DP_RESULT dp_fail_d3d(HRESULT hr, const char *step)
     return dp_fail_hr(dp_result_from_hr(hr), hr, step);
 }
 
+DP_RESULT dp_fail_share(HRESULT hr, const wchar_t *name, const char *step)
+{
+    if (hr == DXGI_ERROR_NAME_ALREADY_EXISTS || hr == HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) ||
+        hr == E_ACCESSDENIED)
+        return dp_fail(DP_ERROR_NAME_IN_USE, "%s: the name %ls is taken (hr 0x%08lx)", step, name,
+                       (unsigned long)hr);
+    return dp_fail_d3d(hr, step);
+}
+
 DP_RESULT dp_fail_win32(DP_RESULT r, DWORD err, const char *step)
 {
     char text[200];

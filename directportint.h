@@ -41,6 +41,8 @@ DP_RESULT dp_result_from_hr(HRESULT hr);
 /* dp_fail_hr with the DP_RESULT that hr maps to: the one way a failed D3D call becomes
  * an error. */
 DP_RESULT dp_fail_d3d(HRESULT hr, const char *step);
+/* A failed CreateSharedHandle of name: DP_ERROR_NAME_IN_USE for a taken name. */
+DP_RESULT dp_fail_share(HRESULT hr, const wchar_t *name, const char *step);
 /* The DP_RESULT a failed Win32 call maps to. */
 DP_RESULT dp_result_from_win32(DWORD err);
 /* True if hr says the driver cannot share (E_NOTIMPL, DXGI_ERROR_UNSUPPORTED...). */
@@ -220,6 +222,9 @@ void dp_port_commit_block(dp_port *p, const dp_geometry *geo);
 void dp_port_release(dp_port *p);
 /* Fills info from p. */
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
+/* GPU transport: DP_ERROR_UNSUPPORTED naming both adapters when the block's producer is
+ * on another adapter than luid (textures do not cross adapters). */
+DP_RESULT dp_port_check_adapter(const dp_port *p, LUID luid);
 /* DP_ERROR_DISCONNECTED (with message) if the producer process is gone, else DP_OK. */
 DP_RESULT dp_port_check_producer(const dp_port *p);
 /* Waits on `event` (and on the producer's process if known) up to timeout_ms:
@@ -283,9 +288,11 @@ struct dp_backend {
     void (*teardown)(dp_port *p);
     /* Optional: opens a GPU port of another DirectPort build (names only, no block). */
     DP_RESULT (*open_external)(dp_port *p);
-    /* A generation's objects for geo: made (producer, sec given) or opened (consumer).
-     * NULL with the error set; nothing of it is left then. */
-    dp_gen *(*gen_build)(dp_port *p, const dp_geometry *geo, const dp_security *sec);
+    /* A generation's objects: the engine allocates gen_size zeroed bytes (port and geo
+     * set), gen_build makes (producer, sec given) or opens (consumer) them, gen_free
+     * releases whatever was made (a failed build's too), never the record itself. */
+    size_t gen_size;
+    DP_RESULT (*gen_build)(dp_port *p, dp_gen *g, const dp_security *sec);
     /* Waits (bounded) until the GPU and the worker are done with g's objects. */
     void (*gen_quiesce)(dp_port *p, dp_gen *g);
     void (*gen_free)(dp_port *p, dp_gen *g);
@@ -332,6 +339,8 @@ DP_HANDLE dp_engine_create_port(const dp_backend *b, const DP_PORT_DESC *desc, c
 DP_HANDLE dp_engine_create_legacy(const dp_backend *b, uint32_t width, uint32_t height, DP_FORMAT format,
                                   uint32_t flags, const wchar_t *tex_name, const wchar_t *fence_name,
                                   const char *fn);
+/* A zeroed generation record of p's backend for geo (open_external builds its own). */
+dp_gen *dp_engine_gen_new(dp_port *p, const dp_geometry *geo);
 /* An external port (open_external) of that texture's format and size: its geometry
  * committed to p. DP_ERROR_INCOMPATIBLE for a format or size DirectPort does not use. */
 DP_RESULT dp_engine_external(dp_port *p, uint32_t dxgi_format, uint64_t width, uint32_t height, uint32_t flags);
@@ -355,8 +364,52 @@ uint64_t dp_engine_completed(const dp_backend *b, DP_HANDLE h, const char *fn);
 /* The legacy API's signal moved a GPU-transport producer's fence to value: the value is
  * the frame, published for acquire and discovery. */
 void dp_engine_signalled(dp_port *p, uint64_t value);
+/*
+ * The entry points whose signatures both cores share, defined once for each core: api
+ * is dp12 or dp11, backend its table, texture its slot texture type.
+ */
+#define DP_ENGINE_ENTRY_POINTS(api, backend, texture)                                                         \
+    DP_HANDLE api##_create_port(const DP_PORT_DESC *desc)                                                     \
+    {                                                                                                         \
+        return dp_engine_create_port(&backend, desc, #api "_create_port");                                    \
+    }                                                                                                         \
+    DP_HANDLE api##_open_port(const wchar_t *name)                                                            \
+    {                                                                                                         \
+        return dp_engine_open(&backend, name, NULL, #api "_open_port");                                       \
+    }                                                                                                         \
+    DP_HANDLE api##_open_shared_resource(const wchar_t *tex_name, const wchar_t *fence_name)                  \
+    {                                                                                                         \
+        return dp_engine_open(&backend, tex_name, fence_name ? fence_name : L"", #api "_open_shared_resource"); \
+    }                                                                                                         \
+    void api##_close(DP_HANDLE h)                                                                             \
+    {                                                                                                         \
+        dp_engine_close(&backend, h, #api "_close");                                                          \
+    }                                                                                                         \
+    DP_RESULT api##_begin_frame(DP_HANDLE h, texture **out_target)                                            \
+    {                                                                                                         \
+        return dp_engine_begin_frame(&backend, h, (void **)out_target, #api "_begin_frame");                  \
+    }                                                                                                         \
+    DP_RESULT api##_resize_port(DP_HANDLE h, uint32_t width, uint32_t height)                                 \
+    {                                                                                                         \
+        return dp_engine_resize(&backend, h, width, height, #api "_resize_port");                             \
+    }                                                                                                         \
+    DP_RESULT api##_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t timeout_ms)                        \
+    {                                                                                                         \
+        return dp_engine_cpu_wait(&backend, h, value, timeout_ms, #api "_cpu_wait_timeout");                  \
+    }                                                                                                         \
+    uint64_t api##_get_completed_value(DP_HANDLE h)                                                           \
+    {                                                                                                         \
+        return dp_engine_completed(&backend, h, #api "_get_completed_value");                                 \
+    }
+
 /* The committed generation's worker, NULL on the GPU transport. */
 static inline dp_host *dp_port_host(const dp_port *p) { return p->gen ? p->gen->host : NULL; }
+
+/* ---- D3D12 backend (directportd3d12.c), for the D3D11 backend's resolver ------------- */
+
+/* An NT handle (tracked) on the shared object called name, opened through device:
+ * DP_ERROR_NOT_FOUND when there is none (or the driver cannot open names). */
+DP_RESULT dp12_open_nt(ID3D12Device *device, const wchar_t *name, HANDLE *out);
 
 /* ---- Frame ring (directportring.c) -------------------------------------------------- */
 

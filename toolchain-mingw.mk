@@ -11,11 +11,13 @@ DLLTOOL  := $(CROSS)dlltool
 # Native (Linux) compiler for the plain-C unit tests.
 HOSTCC   ?= gcc
 
+# Every target, cross and native, builds with these warnings, all fatal.
+WARNINGS := -Wall -Wextra -Werror -Wconversion -Wsign-conversion -Wshadow
 # Windows 10 API level, wide-character Win32 API.
 # EXTRA_CFLAGS / EXTRA_CXXFLAGS add to these (a CFLAGS from the environment is ignored).
-CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g \
+CFLAGS   := -std=c11 $(WARNINGS) -Wstrict-prototypes -O2 -g \
             -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE $(EXTRA_CFLAGS)
-CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O2 -g \
+CXXFLAGS := -std=c++17 $(WARNINGS) -O2 -g \
             -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE $(EXTRA_CXXFLAGS)
 # Header dependency tracking for every object.
 DEPFLAGS  = -MMD -MP
@@ -33,7 +35,7 @@ TEST_LIBS   = -ld3d12 -ld3d11 -ldxgi -ldxguid -luuid -lopengl32 -lgdi32 -luser32
               -lpsapi -lshell32
 
 # Native unit tests: plain C, sanitizers on, any finding is fatal.
-HOST_CFLAGS = -std=c11 -Wall -Wextra -Werror -g \
+HOST_CFLAGS = -std=c11 $(WARNINGS) -Wstrict-prototypes -g \
               -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # ---- Wine / Xvfb runner (read by tests/run-wine.sh through the environment) ----------

@@ -31,7 +31,7 @@ DPINFO_OBJS = $(B)/obj/tools/dpinfo.o
 # The engine sees only its own headers (it knows nothing of DirectPort); the plugin and
 # the viewer see the public headers (-I.) too.
 $(ENGINE_OBJS) $(PLUGIN_OBJS) $(VIEWER_OBJS) $(DPINFO_OBJS): XCFLAGS = -D__USE_MINGW_ANSI_STDIO=1 \
-    -Iexamples/engine -Iexamples/common -I$(STB_DIR)
+    -Iexamples/engine -Iexamples/common -isystem $(STB_DIR)
 $(PLUGIN_OBJS) $(VIEWER_OBJS) $(DPINFO_OBJS): XCFLAGS += -I.
 
 $(ENGINE_EXE): $(ENGINE_OBJS)

@@ -675,33 +675,20 @@ static void dpgl_gen_free(dp_port *base, dp_gen *gen)
             p->gl.DeleteTextures(1, &g->texture);
         dpgl_restore(&p->gl, &s);
     }
-    HeapFree(GetProcessHeap(), 0, g);
 }
 
-static dp_gen *dpgl_gen_build(dp_port *base, const dp_geometry *geo, const dp_security *sec)
+static DP_RESULT dpgl_gen_build(dp_port *base, dp_gen *gen, const dp_security *sec)
 {
     DPGL_PORT *p = (DPGL_PORT *)base;
-    dpgl_gen *g;
+    dpgl_gen *g = (dpgl_gen *)gen;
     dpgl_state s;
     DP_RESULT r;
-    if (geo->transport == DP_TRANSPORT_GPU) {
-        dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which GL reaches only through "
-                                      "WGL_NV_DX_interop2, and this context does not offer it",
-                base->names.display);
-        return NULL;
-    }
-    g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*g));
-    if (!g) {
-        dp_fail(DP_ERROR_OUT_OF_MEMORY, "out of memory");
-        return NULL;
-    }
-    g->base.port = base;
-    g->base.geo = *geo;
-    if (!dpgl_format(g)) {
-        HeapFree(GetProcessHeap(), 0, g);
-        dp_fail(DP_ERROR_INCOMPATIBLE, "%ls has a format the GL adapter does not know", base->names.display);
-        return NULL;
-    }
+    if (gen->geo.transport == DP_TRANSPORT_GPU)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which GL reaches only through "
+                                             "WGL_NV_DX_interop2, and this context does not offer it",
+                       base->names.display);
+    if (!dpgl_format(g))
+        return dp_fail(DP_ERROR_INCOMPATIBLE, "%ls has a format the GL adapter does not know", base->names.display);
     dpgl_save(&p->gl, &s);
     r = dpgl_make_buffers(p, g);
     dpgl_restore(&p->gl, &s);
@@ -711,11 +698,7 @@ static dp_gen *dpgl_gen_build(dp_port *base, const dp_geometry *geo, const dp_se
      * GL has not); a consumer's worker follows the port and prefetches each frame. */
     if (r == DP_OK && base->producer)
         dp_host_enter_frame_mode(g->base.host);
-    if (r != DP_OK) {
-        dpgl_gen_free(base, &g->base);
-        return NULL;
-    }
-    return &g->base;
+    return r;
 }
 
 /* Hands every readback the GPU has finished to the worker; never waits. */
@@ -1166,6 +1149,7 @@ static const dp_backend dpgl_backend = {
     .api = "GL",
     .init_call = "dpgl_create or dpgl_open",
     .port_size = sizeof(DPGL_PORT),
+    .gen_size = sizeof(dpgl_gen),
     .ready = dpgl_ready,
     .choose_transport = dpgl_choose_transport,
     .adapter = dpgl_adapter,

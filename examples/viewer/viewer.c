@@ -96,7 +96,7 @@ static int compare(const wchar_t *a, const wchar_t *b)
     }
     for (size_t i = 0; i < (size_t)aw * (size_t)ah; i++) {
         int d = 0;
-        for (int c = 0; c < 4; c++) {
+        for (size_t c = 0; c < 4; c++) {
             int e = abs((int)pa[i * 4 + c] - (int)pb[i * 4 + c]);
             d = e > d ? e : d;
         }
