@@ -48,9 +48,16 @@ TEST_SRCS = $(sort $(wildcard tests/*.c))
 TEST_OBJS = $(TEST_SRCS:%.c=$(B)/obj/%.o)
 TEST_EXE  = $(B)/dptest.exe
 
-# ---- client check: the public header alone, C and C++ -----------------------------------
-CLIENT_C   = $(B)/client_c.exe
-CLIENT_CPP = $(B)/client_cpp.exe
+# ---- client checks: the public headers as a consumer compiles them, C and C++ ------------
+# tests/client/NAME.c and NAME.cpp build $(B)/NAME_c.exe and $(B)/NAME_cpp.exe:
+#   client            directport.h alone
+#   client_gl         directport.h and adapters/gl/dpgl.h, no D3D header, no <windows.h>
+#   client_d3d_after  directport.h, then <d3d12.h> and <d3d11.h>
+#   client_d3d_before <d3d12.h> and <d3d11.h>, then directport.h
+CLIENT_NAMES = client client_gl client_d3d_after client_d3d_before
+CLIENT_C_EXES   = $(CLIENT_NAMES:%=$(B)/%_c.exe)
+CLIENT_CPP_EXES = $(CLIENT_NAMES:%=$(B)/%_cpp.exe)
+CLIENT_EXES     = $(CLIENT_C_EXES) $(CLIENT_CPP_EXES)
 # A consumer's plain flags: no UNICODE, no _WIN32_WINNT, nothing of ours but -I.
 CLIENT_CFLAGS   = -std=c11 $(WARNINGS) -Wstrict-prototypes -O2 -I.
 CLIENT_CXXFLAGS = -std=c++17 $(WARNINGS) -O2 -I.
@@ -84,7 +91,7 @@ FUZZ_OK      := $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsign
                   $(FUZZCC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1 && echo yes)
 FUZZ_TARGETS  = $(if $(FUZZ_OK),$(FUZZ_BIN) $(FUZZ_STAMP))
 
-ALL_TARGETS = $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB) $(TEST_EXE) $(CLIENT_C) $(CLIENT_CPP) \
+ALL_TARGETS = $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB) $(TEST_EXE) $(CLIENT_EXES) \
               $(NATIVE_UNIT) $(FUZZ_TARGETS)
 
 .PHONY: all check setup install clean fuzz
@@ -121,16 +128,17 @@ $(MSVCLIB): $(DEF)
 $(TEST_EXE): $(TEST_OBJS) $(IMPLIB) $(DLL)
 	$(CC) -o $@ $(TEST_OBJS) $(IMPLIB) $(TEST_LIBS)
 
-$(B)/obj/tests/client/client_c.o: tests/client/client.c
+$(B)/obj/tests/client/%_c.o: tests/client/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CLIENT_CFLAGS) $(DEPFLAGS) -c -o $@ $<
-$(B)/obj/tests/client/client_cpp.o: tests/client/client.cpp
+$(B)/obj/tests/client/%_cpp.o: tests/client/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CLIENT_CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
-$(CLIENT_C): $(B)/obj/tests/client/client_c.o $(IMPLIB)
-	$(CC) -o $@ $< $(IMPLIB)
-$(CLIENT_CPP): $(B)/obj/tests/client/client_cpp.o $(IMPLIB)
-	$(CXX) -static-libgcc -static-libstdc++ -o $@ $< $(IMPLIB)
+$(B)/client_d3d_%.exe: CLIENT_LIBS = -ld3d12 -ld3d11
+$(CLIENT_C_EXES): $(B)/%_c.exe: $(B)/obj/tests/client/%_c.o $(IMPLIB)
+	$(CC) -o $@ $< $(IMPLIB) $(CLIENT_LIBS)
+$(CLIENT_CPP_EXES): $(B)/%_cpp.exe: $(B)/obj/tests/client/%_cpp.o $(IMPLIB)
+	$(CXX) -static-libgcc -static-libstdc++ -o $@ $< $(IMPLIB) $(CLIENT_LIBS)
 
 # test_fuzz.c runs the fuzzer and replays tests/fuzz/regressions/: absolute paths.
 $(B)/native/obj/tests/native/test_fuzz.o: HOST_XCFLAGS = -DDP_FUZZ_DIR='"$(abspath $(FUZZ_DIR))"' \

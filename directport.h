@@ -31,8 +31,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <wchar.h>
-#include <d3d12.h>
-#include <d3d11.h>
 
 #if defined(DIRECTPORT_BUILD)
 #define DP_API __declspec(dllexport)
@@ -40,6 +38,46 @@
 #define DP_API
 #else
 #define DP_API __declspec(dllimport)
+#endif
+
+/* The reference header's name for its export macro, for code written against it: it
+ * means what DP_API means (dllimport for callers, dllexport within the library). */
+#ifndef DP_EXPORT
+#define DP_EXPORT DP_API
+#endif
+
+/* The D3D interfaces this header's functions take and return, declared but not defined:
+ * it includes no D3D header and no <windows.h>. A caller that uses them includes
+ * <d3d12.h> / <d3d11.h> itself, before or after this header. Each declaration is the one
+ * those headers make (Windows SDK and mingw-w64 alike), under the same guard, so
+ * whichever comes first declares the name and the other skips it. `struct` is what their
+ * `interface` expands to (it is not defined without <objbase.h>): in C the tag that their
+ * definitions complete, in C++ the class key MIDL_INTERFACE defines the class with, so
+ * the types and their C++ mangling agree. The guard names are the SDK's, leading
+ * underscores included. */
+#ifndef __ID3D12Device_FWD_DEFINED__
+#define __ID3D12Device_FWD_DEFINED__
+typedef struct ID3D12Device ID3D12Device;
+#endif
+#ifndef __ID3D12Resource_FWD_DEFINED__
+#define __ID3D12Resource_FWD_DEFINED__
+typedef struct ID3D12Resource ID3D12Resource;
+#endif
+#ifndef __ID3D12Fence_FWD_DEFINED__
+#define __ID3D12Fence_FWD_DEFINED__
+typedef struct ID3D12Fence ID3D12Fence;
+#endif
+#ifndef __ID3D12CommandQueue_FWD_DEFINED__
+#define __ID3D12CommandQueue_FWD_DEFINED__
+typedef struct ID3D12CommandQueue ID3D12CommandQueue;
+#endif
+#ifndef __ID3D11Device_FWD_DEFINED__
+#define __ID3D11Device_FWD_DEFINED__
+typedef struct ID3D11Device ID3D11Device;
+#endif
+#ifndef __ID3D11Texture2D_FWD_DEFINED__
+#define __ID3D11Texture2D_FWD_DEFINED__
+typedef struct ID3D11Texture2D ID3D11Texture2D;
 #endif
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <d3d12.h>
 #include <dxgi1_4.h>
 
 #include "directport.h"

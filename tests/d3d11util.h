@@ -7,6 +7,7 @@
 #define D3D11UTIL_H
 
 #include "d3d12util.h"
+#include <d3d11.h>
 
 /* Writes frame's pattern into texture with UpdateSubresource on its device's immediate
  * context (bpp bytes per pixel); returns without waiting for the GPU. */

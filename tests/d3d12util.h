@@ -7,6 +7,7 @@
 
 #define COBJMACROS
 #include <windows.h>
+#include <d3d12.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "directport.h"
