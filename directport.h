@@ -248,7 +248,7 @@ DP_API void dp12_close(DP_HANDLE h);
  * Idempotent for the same device; false with DP_ERROR_INVALID_ARGUMENT if another device
  * is already in use. */
 DP_API bool dp12_init_with_device(ID3D12Device *device);
-/* The device in use, not AddRef'd; NULL before init. */
+/* The device in use, not AddRef'd; NULL with DP_ERROR_NOT_INITIALIZED before init. */
 DP_API ID3D12Device *dp12_get_device(void);
 /* Creates a port from *desc; see DP_PORT_DESC. */
 DP_API DP_HANDLE dp12_create_port(const DP_PORT_DESC *desc);

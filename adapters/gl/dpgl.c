@@ -1,14 +1,16 @@
 /*
  * dpgl.c - the OpenGL adapter (adapters/gl/dpgl.h): a port in the caller's WGL context.
  *
- * COPY mode, over the host transport, needs no D3D device: the GL side moves pixels
- * between GL and persistently mapped pixel buffers, and the port's worker thread
+ * COPY mode is a backend of the port engine (directportengine.c) over the host
+ * transport and needs no D3D device: the GL side moves pixels between GL and
+ * persistently mapped pixel buffers, and the generation's worker thread
  * (directporthost.c) moves them between those buffers and the section.
  *
- *   producer  publish: glReadPixels into a free buffer + a fence; once the fence has
- *             passed (polled, never waited for), a readback job for the worker, which
- *             copies the rows bottom-up into the slot (flipping GL's bottom row first
- *             to the port's top row first) and publishes the frame.
+ *   producer  publish: glReadPixels into a free buffer + a fence, and the engine queues
+ *             the frame's readback job; the worker runs it once a harvest (polled at
+ *             each publish, never waited for) has seen the fence pass: it copies the
+ *             rows bottom-up into the slot (flipping GL's bottom row first to the
+ *             port's top row first) and publishes the frame.
  *   consumer  the worker follows the port: each newer frame goes into a free buffer;
  *             acquire uploads the newest ready buffer into the port's texture with
  *             glTexSubImage2D, which the GL stream orders after the caller's earlier
