@@ -16,8 +16,10 @@
  */
 #include "directportint.h"
 
-_Static_assert(DXGI_FORMAT_R8G8B8A8_UNORM == 28 && DXGI_FORMAT_R32G32B32A32_FLOAT == 2 &&
-                   DXGI_FORMAT_R16G16B16A16_FLOAT == 10 && DXGI_FORMAT_R32_UINT == 42,
+_Static_assert(DXGI_FORMAT_B8G8R8A8_UNORM == 87 && DXGI_FORMAT_R32_FLOAT == 41 && DXGI_FORMAT_R16_FLOAT == 54 &&
+                   DXGI_FORMAT_R32_UINT == 42 && DXGI_FORMAT_R8G8B8A8_UNORM == 28 &&
+                   DXGI_FORMAT_R16G16B16A16_FLOAT == 10 && DXGI_FORMAT_R32G32B32A32_FLOAT == 2 &&
+                   DXGI_FORMAT_R10G10B10A2_UNORM == 24,
                "directportblock.c's format table uses these DXGI numbers");
 
 #define DP12_CONSUMER_TEXTURES 2u
@@ -570,13 +572,13 @@ static DP_RESULT dp12_open_external(dp12_port *p)
     if (r != DP_OK)
         return r;
     p->texture[0]->lpVtbl->GetDesc(p->texture[0], &desc);
-    for (f = 0; f <= DP_FORMAT_RAW_32BIT; f++) {
+    for (f = 0; f < DPB_FORMATS; f++) {
         uint32_t dxgi;
         dpb_format_info(f, &dxgi, &p->base.bytes_per_pixel);
         if (dxgi == (uint32_t)desc.Format)
             break;
     }
-    if (f > DP_FORMAT_RAW_32BIT || desc.Width > DP_MAX_DIMENSION || desc.Height > DP_MAX_DIMENSION)
+    if (f >= DPB_FORMATS || desc.Width > DP_MAX_DIMENSION || desc.Height > DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls has a format or size DirectPort does not use",
                        p->base.names.tex);
     p->base.external = true;

@@ -13,9 +13,12 @@
 #include "dptest.h"
 
 /* Bytes per pixel of each DP_FORMAT, and the DXGI format of its texture. */
-static const uint32_t bpp_of[] = {4, 16, 8, 4};
-static const DXGI_FORMAT dxgi_of[] = {DXGI_FORMAT_R8G8B8A8_UNORM, DXGI_FORMAT_R32G32B32A32_FLOAT,
-                                      DXGI_FORMAT_R16G16B16A16_FLOAT, DXGI_FORMAT_R32_UINT};
+#define FORMATS 8
+static const uint32_t bpp_of[FORMATS] = {4, 4, 2, 4, 4, 8, 16, 4};
+static const DXGI_FORMAT dxgi_of[FORMATS] = {DXGI_FORMAT_B8G8R8A8_UNORM,     DXGI_FORMAT_R32_FLOAT,
+                                             DXGI_FORMAT_R16_FLOAT,          DXGI_FORMAT_R32_UINT,
+                                             DXGI_FORMAT_R8G8B8A8_UNORM,     DXGI_FORMAT_R16G16B16A16_FLOAT,
+                                             DXGI_FORMAT_R32G32B32A32_FLOAT, DXGI_FORMAT_R10G10B10A2_UNORM};
 
 /* ID3D11Multithread's IID, which mingw-w64's libdxguid does not carry. */
 static const IID iid_multithread = {0x9b7e4e00, 0x342c, 0x4106, {0xa1, 0x9f, 0x4f, 0x27, 0x04, 0xf6, 0x89, 0xf0}};
@@ -45,7 +48,7 @@ static uint64_t bad_bytes(DP_HANDLE h, uint64_t frame)
     uint8_t *pixels = NULL;
     uint32_t pitch = 0;
     uint64_t bad = UINT64_MAX;
-    if (dp_get_port_info(h, &info) && (unsigned)info.format <= DP_FORMAT_RAW_32BIT &&
+    if (dp_get_port_info(h, &info) && (unsigned)info.format < FORMATS &&
         tu11_read(dp11_get_texture(h), &pixels, &pitch))
         bad = tu_count_bad(pixels, pitch, info.width, info.height, bpp_of[info.format], frame);
     free(pixels);
@@ -56,7 +59,7 @@ static uint64_t bad_bytes(DP_HANDLE h, uint64_t frame)
 static bool write_frame(DP_HANDLE h, uint64_t frame)
 {
     DP_PORT_INFO info;
-    return dp_get_port_info(h, &info) && (unsigned)info.format <= DP_FORMAT_RAW_32BIT &&
+    return dp_get_port_info(h, &info) && (unsigned)info.format < FORMATS &&
            tu11_write(dp11_get_texture(h), bpp_of[info.format], frame);
 }
 
@@ -193,7 +196,7 @@ DP_TEST(d3d11_create_each_format)
 {
     if (!init11())
         skip("no D3D11 device: %s", dp_last_error_message());
-    for (int f = 0; f <= DP_FORMAT_RAW_32BIT; f++) {
+    for (int f = 0; f < FORMATS; f++) {
         wchar_t tex[96], fence[96];
         char what[32];
         DP_PORT_INFO info, cinfo;
@@ -394,7 +397,7 @@ done:
     dp11_close(cons);
     dp11_close(prod);
     /* Every format's bytes, exactly. */
-    for (int f = 0; f <= DP_FORMAT_RAW_32BIT; f++)
+    for (int f = 0; f < FORMATS; f++)
         local_frame((DP_FORMAT)f);
     dp11_shutdown();
 }
@@ -426,7 +429,7 @@ DP_CHILD(d3d11_consumer)
     ok(dp_get_port_info(h, &info) && !info.is_producer, "an opener reports itself as producer");
     bad = bad_bytes(h, value);
     ok(bad == 0, "%llu of %u bytes differ from what the producer wrote", (unsigned long long)bad,
-       info.width * info.height * bpp_of[info.format & 3]);
+       info.width * info.height * bpp_of[(unsigned)info.format % FORMATS]);
     dp11_close(h);
     dp11_shutdown();
     return dptest_failures() ? 1 : 0;
@@ -691,7 +694,7 @@ static void expect_not_dp12(DP_HANDLE h, ID3D12CommandQueue *queue)
 
 DP_TEST(d3d11_bad_arguments)
 {
-    wchar_t tex[96], fence[96], tex2[96], fence2[96], long_name[300], max_name[201], port[64];
+    wchar_t tex[96], fence[96], tex2[96], fence2[96], long_name[300], max_name[256], port[64];
     DP_PORT_DESC d = {0};
     DP_HANDLE good, reader, closed, h;
     DP_RESULT r;
@@ -737,24 +740,24 @@ DP_TEST(d3d11_bad_arguments)
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, L"a\\b", L"f", "backslash in name");
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, L"t", L"Global\\a\\b", "backslash in fence name");
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, long_name, L"f", "300-character name");
-    long_name[201] = 0;
-    BAD_CREATE(8, 8, DP_FORMAT_VIDEO, long_name, L"f", "201-character name");
+    long_name[256] = 0;
+    BAD_CREATE(8, 8, DP_FORMAT_VIDEO, long_name, L"f", "256-character name");
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, L"same", L"Local\\same", "one name for texture and fence");
     BAD_CREATE(0, 8, DP_FORMAT_VIDEO, L"t", L"f", "zero width");
     BAD_CREATE(8, 0, DP_FORMAT_VIDEO, L"t", L"f", "zero height");
     BAD_CREATE(16385, 8, DP_FORMAT_VIDEO, L"t", L"f", "width 16385");
     BAD_CREATE(8, 0xffffffffu, DP_FORMAT_VIDEO, L"t", L"f", "height 2^32-1");
-    BAD_CREATE(8, 8, (DP_FORMAT)4, L"t", L"f", "format 4");
+    BAD_CREATE(8, 8, (DP_FORMAT)FORMATS, L"t", L"f", "format 8");
     BAD_CREATE(8, 8, (DP_FORMAT)-1, L"t", L"f", "format -1");
 #undef BAD_CREATE
     /* The longest name there may be works. */
-    swprintf(max_name, 201, L"Local\\dptest.%lu.d3d11.", (unsigned long)GetCurrentProcessId());
-    for (size_t i = wcslen(max_name); i < 200; i++)
+    swprintf(max_name, 256, L"Local\\dptest.%lu.d3d11.", (unsigned long)GetCurrentProcessId());
+    for (size_t i = wcslen(max_name); i < 255; i++)
         max_name[i] = L'm';
-    max_name[200] = 0;
+    max_name[255] = 0;
     name_of(fence2, 96, "max.f");
     h = dp11_create_shared_resource(8, 8, DP_FORMAT_VIDEO, max_name, fence2);
-    ok(h != NULL, "create with a 200-character name: %s", dp_last_error_message());
+    ok(h != NULL, "create with a 255-character name: %s", dp_last_error_message());
     dp11_close(h);
     ok(!dp11_open_shared_resource(NULL, fence) && dp_last_error() == DP_ERROR_INVALID_ARGUMENT, "open NULL name");
     ok(!dp11_open_shared_resource(tex, NULL) && dp_last_error() == DP_ERROR_INVALID_ARGUMENT, "open NULL fence name");

@@ -384,20 +384,35 @@ static void dpgl_interop_release(DPGL_PORT *p)
 
 /* ---- Ports --------------------------------------------------------------------------------- */
 
+/* The GL storage of the port's texture, and the client format and type whose bytes are
+ * the port's rows: what glReadPixels / glGetTexImage write into a pixel buffer and
+ * glTexSubImage2D reads from one. VIDEO is stored RGBA8 in GL and moves as B, G, R, A. */
 static bool dpgl_format(DPGL_PORT *p)
 {
     switch (p->base.format) {
     case DP_FORMAT_VIDEO:
-        p->internal_format = GL_RGBA8, p->format = GL_RGBA, p->type = GL_UNSIGNED_BYTE;
+        p->internal_format = GL_RGBA8, p->format = GL_BGRA, p->type = GL_UNSIGNED_BYTE;
         return true;
     case DP_FORMAT_FLOAT:
-        p->internal_format = GL_RGBA32F, p->format = GL_RGBA, p->type = GL_FLOAT;
+        p->internal_format = GL_R32F, p->format = GL_RED, p->type = GL_FLOAT;
         return true;
     case DP_FORMAT_HALF:
-        p->internal_format = GL_RGBA16F, p->format = GL_RGBA, p->type = GL_HALF_FLOAT;
+        p->internal_format = GL_R16F, p->format = GL_RED, p->type = GL_HALF_FLOAT;
         return true;
     case DP_FORMAT_RAW_32BIT:
         p->internal_format = GL_R32UI, p->format = GL_RED_INTEGER, p->type = GL_UNSIGNED_INT;
+        return true;
+    case DP_FORMAT_RGBA8:
+        p->internal_format = GL_RGBA8, p->format = GL_RGBA, p->type = GL_UNSIGNED_BYTE;
+        return true;
+    case DP_FORMAT_RGBA16F:
+        p->internal_format = GL_RGBA16F, p->format = GL_RGBA, p->type = GL_HALF_FLOAT;
+        return true;
+    case DP_FORMAT_RGBA32F:
+        p->internal_format = GL_RGBA32F, p->format = GL_RGBA, p->type = GL_FLOAT;
+        return true;
+    case DP_FORMAT_RGB10A2:
+        p->internal_format = GL_RGB10_A2, p->format = GL_RGBA, p->type = GL_UNSIGNED_INT_2_10_10_10_REV;
         return true;
     }
     return false;
