@@ -90,13 +90,19 @@ extern "C" {
 
 typedef void *DP_HANDLE;
 
-/* Pixel formats. Values 0..3 are the reference's; see docs/api.md for the DXGI format
- * and bytes per pixel of each. */
+/* Pixel formats: a port's texture has exactly this DXGI format in every transport, and
+ * its rows these bytes per pixel. Values 0..3 are the reference's, byte for byte (VIDEO
+ * is stored B, G, R, A), so a reference producer's texture opens here and ours opens
+ * there; 4.. are this library's. docs/api.md lists the GL formats of each. */
 typedef enum {
-    DP_FORMAT_VIDEO = 0,     /* DXGI_FORMAT_R8G8B8A8_UNORM,      4 bytes per pixel */
-    DP_FORMAT_FLOAT = 1,     /* DXGI_FORMAT_R32G32B32A32_FLOAT, 16 bytes per pixel */
-    DP_FORMAT_HALF = 2,      /* DXGI_FORMAT_R16G16B16A16_FLOAT,  8 bytes per pixel */
-    DP_FORMAT_RAW_32BIT = 3  /* DXGI_FORMAT_R32_UINT,            4 bytes per pixel */
+    DP_FORMAT_VIDEO = 0,     /* DXGI_FORMAT_B8G8R8A8_UNORM (87),      4 bytes per pixel */
+    DP_FORMAT_FLOAT = 1,     /* DXGI_FORMAT_R32_FLOAT (41),           4 bytes per pixel */
+    DP_FORMAT_HALF = 2,      /* DXGI_FORMAT_R16_FLOAT (54),           2 bytes per pixel */
+    DP_FORMAT_RAW_32BIT = 3, /* DXGI_FORMAT_R32_UINT (42),            4 bytes per pixel */
+    DP_FORMAT_RGBA8 = 4,     /* DXGI_FORMAT_R8G8B8A8_UNORM (28),      4 bytes per pixel */
+    DP_FORMAT_RGBA16F = 5,   /* DXGI_FORMAT_R16G16B16A16_FLOAT (10),  8 bytes per pixel */
+    DP_FORMAT_RGBA32F = 6,   /* DXGI_FORMAT_R32G32B32A32_FLOAT (2),  16 bytes per pixel */
+    DP_FORMAT_RGB10A2 = 7    /* DXGI_FORMAT_R10G10B10A2_UNORM (24),   4 bytes per pixel: HDR video */
 } DP_FORMAT;
 
 typedef enum {
@@ -202,8 +208,8 @@ DP_API bool dp12_init(void);
 /* Closes every dp12 handle still open, releases the device. Safe to call twice. */
 DP_API void dp12_shutdown(void);
 /* Creates a 1-slot port; on the GPU transport its texture and fence carry exactly the
- * NT names given ("Name", "Local\\Name" or "Global\\Name"; both 1..200 characters,
- * distinct), on the host transport the port's objects are named after them.
+ * NT names given ("Name", "Local\\Name" or "Global\\Name"; both 1..255 characters,
+ * prefix included, distinct), on the host transport the port's objects are named after them.
  * is_system_ram: the texture lives in CPU-visible memory and dp12_map_memory works.
  * Returns NULL with DP_ERROR_NAME_IN_USE if either name is taken by a live producer
  * (a host-transport port whose producer died is taken over). The handle owns the

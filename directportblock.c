@@ -11,11 +11,16 @@ static const struct {
     uint32_t dxgi;
     uint32_t bytes_per_pixel;
 } dpb_formats[] = {
-    {28, 4},  /* DP_FORMAT_VIDEO: R8G8B8A8_UNORM */
-    {2, 16},  /* DP_FORMAT_FLOAT: R32G32B32A32_FLOAT */
-    {10, 8},  /* DP_FORMAT_HALF: R16G16B16A16_FLOAT */
+    {87, 4},  /* DP_FORMAT_VIDEO: B8G8R8A8_UNORM */
+    {41, 4},  /* DP_FORMAT_FLOAT: R32_FLOAT */
+    {54, 2},  /* DP_FORMAT_HALF: R16_FLOAT */
     {42, 4},  /* DP_FORMAT_RAW_32BIT: R32_UINT */
+    {28, 4},  /* DP_FORMAT_RGBA8: R8G8B8A8_UNORM */
+    {10, 8},  /* DP_FORMAT_RGBA16F: R16G16B16A16_FLOAT */
+    {2, 16},  /* DP_FORMAT_RGBA32F: R32G32B32A32_FLOAT */
+    {24, 4},  /* DP_FORMAT_RGB10A2: R10G10B10A2_UNORM */
 };
+_Static_assert(sizeof(dpb_formats) / sizeof(dpb_formats[0]) == DPB_FORMATS, "one entry per format");
 
 bool dpb_format_info(uint32_t format, uint32_t *out_dxgi, uint32_t *out_bytes_per_pixel)
 {

@@ -15,7 +15,9 @@
 
 /* "DPPORTCB" little-endian. */
 #define DPB_MAGIC 0x424354524f505044ull
-#define DPB_VERSION 1u
+/* 2: the format field holds the DP_FORMAT values 0..7 of the reference's DXGI formats
+ * (1 held the earlier 0..3, a different mapping). */
+#define DPB_VERSION 2u
 #define DPB_MAX_SLOTS 8u
 #define DPB_MAX_DIMENSION 16384u
 #define DPB_PITCH_ALIGN 256u
@@ -46,7 +48,7 @@ typedef struct {
 
 /*
  * The control block, at offset 0 of the section Local\DirectPort.<name>.ctl (or
- * <texture name>.ctl for legacy ports). Layout version 1; 'size' lets later versions
+ * <texture name>.ctl for legacy ports). Layout version 2; 'size' lets later versions
  * append fields.
  *
  * The geometry fields and the producer identity change only on resize or when a new
@@ -94,7 +96,9 @@ typedef struct {
     int32_t adapter_luid_high;
 } dpb_view;
 
-/* Format table: DXGI format number and bytes per pixel; false for an unknown format. */
+/* Format table: DXGI format number and bytes per pixel of DP_FORMAT values 0..DPB_FORMATS-1;
+ * false for an unknown format. */
+#define DPB_FORMATS 8u
 bool dpb_format_info(uint32_t format, uint32_t *out_dxgi, uint32_t *out_bytes_per_pixel);
 
 /* Row pitch of a host payload row (width * bpp rounded up to 256); 0 on overflow. */
@@ -124,8 +128,11 @@ static inline uint32_t dpb_latest_slot(uint64_t latest) { return (uint32_t)(late
 /* ---- Names --------------------------------------------------------------------------- */
 
 #define DPN_MAX_BASE 64u    /* DP_PORT_DESC.name */
-#define DPN_MAX_NT 200u     /* a legacy NT object name, prefix included */
-#define DPN_LEN 256u        /* room for any derived name */
+#define DPN_MAX_NT 255u     /* a legacy NT object name, prefix included: what the reference's
+                             * discovery manifest carries (wchar_t[256]) */
+/* Room for any derived name and its terminator. The longest is a legacy port's pixel
+ * section: <texture name>.px.<generation>, 255 + 3 + 1 + 10 characters. */
+#define DPN_LEN 272u
 
 /* The NT object names of one port. */
 typedef struct {
@@ -141,7 +148,7 @@ typedef struct {
 
 /* 1..64 characters of [A-Za-z0-9_.-]. */
 bool dpn_valid_base(const wchar_t *name);
-/* An NT object name as the reference API takes it: 1..200 characters, an optional
+/* An NT object name as the reference API takes it: 1..255 characters, an optional
  * Local\ or Global\ prefix, no other backslash, no control characters. */
 bool dpn_valid_nt(const wchar_t *name);
 /* Names of a port made by dp12_create_port: [Local|Global]\DirectPort.<name>.<part>. */

@@ -20,8 +20,10 @@
  */
 #include "directportint.h"
 
-_Static_assert(DXGI_FORMAT_R8G8B8A8_UNORM == 28 && DXGI_FORMAT_R32G32B32A32_FLOAT == 2 &&
-                   DXGI_FORMAT_R16G16B16A16_FLOAT == 10 && DXGI_FORMAT_R32_UINT == 42,
+_Static_assert(DXGI_FORMAT_B8G8R8A8_UNORM == 87 && DXGI_FORMAT_R32_FLOAT == 41 && DXGI_FORMAT_R16_FLOAT == 54 &&
+                   DXGI_FORMAT_R32_UINT == 42 && DXGI_FORMAT_R8G8B8A8_UNORM == 28 &&
+                   DXGI_FORMAT_R16G16B16A16_FLOAT == 10 && DXGI_FORMAT_R32G32B32A32_FLOAT == 2 &&
+                   DXGI_FORMAT_R10G10B10A2_UNORM == 24,
                "directportblock.c's format table uses these DXGI numbers");
 
 #define DP12_CONSUMER_TEXTURES 2u

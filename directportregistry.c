@@ -3,7 +3,7 @@
  *
  * Named kernel objects cannot be listed through Win32, so every producer writes its
  * port's name into a small table in a well-known section per namespace
- * ([Local|Global]\DirectPort.registry, guarded by the mutex <section>.lock) and
+ * ([Local|Global]\DirectPort.registry.v2, guarded by the mutex <section>.lock) and
  * removes it at close. An entry whose process is gone (killed producer) counts as
  * free. dp_list_ports reads each live entry's own control block for the details.
  * A section lives while a handle to it is open: every registered producer keeps one.
@@ -11,7 +11,7 @@
 #include "directportint.h"
 
 #define DP_REGISTRY_ENTRIES 256u
-#define DP_REGISTRY_MAGIC 0x3147455254504450ull /* "DPTREG1" */
+#define DP_REGISTRY_MAGIC 0x3247455254504450ull /* "DPTREG2" */
 
 typedef struct {
     uint32_t pid;
@@ -34,8 +34,10 @@ typedef struct {
 /* Opens the registry of a namespace (creating its section if create) and takes its lock. */
 static bool dp_registry_lock(dp_registry_view *v, bool global, bool create)
 {
-    const wchar_t *section = global ? L"Global\\DirectPort.registry" : L"Local\\DirectPort.registry";
-    const wchar_t *mutex = global ? L"Global\\DirectPort.registry.lock" : L"Local\\DirectPort.registry.lock";
+    /* v2: entries hold names of DPN_LEN characters (legacy names of 255). Another layout
+     * is another section, so builds of both never read each other's tables. */
+    const wchar_t *section = global ? L"Global\\DirectPort.registry.v2" : L"Local\\DirectPort.registry.v2";
+    const wchar_t *mutex = global ? L"Global\\DirectPort.registry.v2.lock" : L"Local\\DirectPort.registry.v2.lock";
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     dp_section mapped;
     memset(v, 0, sizeof(*v));

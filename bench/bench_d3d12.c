@@ -206,6 +206,7 @@ int bench_d3d12_producer(bench_shared *s)
     d.name = s->port;
     d.width = s->width;
     d.height = s->height;
+    d.format = DP_FORMAT_RGBA8; /* the stamp is cleared and copied back as R8G8B8A8 */
     port = dp12_create_port(&d);
     if (!port) {
         bench_error(s->producer_error, "dp12_create_port: %s", dp_last_error_message());

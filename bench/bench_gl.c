@@ -16,6 +16,10 @@
 
 #include "adapters/gl/dpgl.h"
 
+/* The client format of every full-frame transfer, the baseline's and the floors' as
+ * DirectPort's: a DP_FORMAT_VIDEO port moves its rows as B, G, R, A. */
+#define BENCH_GL_PIXELS GL_BGRA
+
 /* ---- context and entry points ---------------------------------------------------------- */
 
 static PFNGLGENFRAMEBUFFERSPROC pglGenFramebuffers;
@@ -272,7 +276,7 @@ int bench_gl_producer(bench_shared *s)
             bench_record_publish(s, seq, t1 - t0, r == DP_ERROR_BUSY, bench_thread_cpu() - cpu0);
         } else {
             bench_base_header *hd = (bench_base_header *)view;
-            glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, priv);
+            glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, BENCH_GL_PIXELS, GL_UNSIGNED_BYTE, priv);
             InterlockedExchange64(&hd->seq_begin, seq);
             memcpy(view + BENCH_BASE_OFFSET, priv, size);
             InterlockedExchange64(&hd->seq_end, seq);
@@ -412,7 +416,7 @@ int bench_gl_consumer(bench_shared *s, uint32_t index)
             MemoryBarrier();
             glBindTexture(GL_TEXTURE_2D, tex);
             glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-            glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE,
+            glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)w, (GLsizei)h, BENCH_GL_PIXELS, GL_UNSIGNED_BYTE,
                             view + BENCH_BASE_OFFSET);
             /* The client memory is consumed by now: a producer that began another frame
              * meanwhile has torn this one. */
@@ -493,7 +497,7 @@ int bench_gl_floors(bench_shared *s)
         bench_render((uint32_t)i + 3, w, h);
         glFinish();
         t0 = bench_qpc();
-        glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, a);
+        glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, BENCH_GL_PIXELS, GL_UNSIGNED_BYTE, a);
         if (i >= 0)
             t[i] = bench_ms(s, bench_qpc() - t0);
     }
@@ -521,7 +525,7 @@ int bench_gl_floors(bench_shared *s)
             bench_render((uint32_t)i + 3, w, h);
             glFinish();
             t0 = bench_qpc();
-            glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+            glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, BENCH_GL_PIXELS, GL_UNSIGNED_BYTE, NULL);
             if (i >= 0)
                 t[i] = bench_ms(s, bench_qpc() - t0);
             glFinish();
@@ -538,7 +542,7 @@ int bench_gl_floors(bench_shared *s)
         glFinish();
         t0 = bench_qpc();
         glBindTexture(GL_TEXTURE_2D, up);
-        glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, a);
+        glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)w, (GLsizei)h, BENCH_GL_PIXELS, GL_UNSIGNED_BYTE, a);
         glFinish();
         if (i >= 0)
             t[i] = bench_ms(s, bench_qpc() - t0);

@@ -154,7 +154,7 @@ static void check_format_port(const dpt_api *api, DP_HANDLE h, DP_FORMAT f, bool
 void case_create_each_format(const dpt_api *api, void (*extra)(DP_HANDLE h, DP_FORMAT format, bool system_ram))
 {
     SKIP_WITHOUT_DEVICE(api);
-    for (int f = 0; f <= DP_FORMAT_RAW_32BIT; f++) {
+    for (int f = 0; f < DPT_FORMATS; f++) {
         for (int sys = 0; sys <= (api->system_ram ? 1 : 0); sys++) {
             wchar_t tex[96], fence[96];
             char what[32];
@@ -334,7 +334,7 @@ done:
     api->close(cons);
     api->close(prod);
     /* Every format's bytes, exactly. */
-    for (int f = 0; f <= DP_FORMAT_RAW_32BIT; f++)
+    for (int f = 0; f < DPT_FORMATS; f++)
         local_frame(api, &g, (DP_FORMAT)f);
     api->gpu_free(&g);
     api->shutdown();
@@ -371,7 +371,7 @@ DP_CHILD(frame_consumer)
     ok(dp_get_port_info(h, &info) && !info.is_producer, "an opener reports itself as producer");
     bad = dpt_bad_bytes(api, &g, h, value);
     ok(bad == 0, "%llu of %u bytes differ from what the producer wrote", (unsigned long long)bad,
-       info.width * info.height * dpt_bpp[info.format & 3]);
+       info.width * info.height * dpt_bpp[(unsigned)info.format % DPT_FORMATS]);
     /* vkd3d moves a fence's completed value a moment after the GPU passes it: wait for
      * the value rather than read it. */
     ok(api->cpu_wait(h, value, 10000) == DP_OK, "the consumer's fence did not reach %llu: %s",
@@ -605,7 +605,7 @@ static void check_other_core(const dpt_api *api, dpt_gpu *g, DP_HANDLE good, DP_
 
 void case_bad_arguments(const dpt_api *api, void (*extra)(DP_HANDLE good, dpt_gpu *g))
 {
-    wchar_t tex[96], fence[96], tex2[96], fence2[96], long_name[300], max_name[201], port[64];
+    wchar_t tex[96], fence[96], tex2[96], fence2[96], long_name[300], max_name[256], port[64];
     DP_PORT_DESC d = {0};
     DP_HANDLE good, reader, closed, h;
     dpt_gpu g;
@@ -653,24 +653,24 @@ void case_bad_arguments(const dpt_api *api, void (*extra)(DP_HANDLE good, dpt_gp
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, L"a\\b", L"f", "backslash in name");
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, L"t", L"Global\\a\\b", "backslash in fence name");
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, long_name, L"f", "300-character name");
-    long_name[201] = 0;
-    BAD_CREATE(8, 8, DP_FORMAT_VIDEO, long_name, L"f", "201-character name");
+    long_name[256] = 0;
+    BAD_CREATE(8, 8, DP_FORMAT_VIDEO, long_name, L"f", "256-character name");
     BAD_CREATE(8, 8, DP_FORMAT_VIDEO, L"same", L"Local\\same", "one name for texture and fence");
     BAD_CREATE(0, 8, DP_FORMAT_VIDEO, L"t", L"f", "zero width");
     BAD_CREATE(8, 0, DP_FORMAT_VIDEO, L"t", L"f", "zero height");
     BAD_CREATE(16385, 8, DP_FORMAT_VIDEO, L"t", L"f", "width 16385");
     BAD_CREATE(8, 0xffffffffu, DP_FORMAT_VIDEO, L"t", L"f", "height 2^32-1");
-    BAD_CREATE(8, 8, (DP_FORMAT)4, L"t", L"f", "format 4");
+    BAD_CREATE(8, 8, (DP_FORMAT)DPT_FORMATS, L"t", L"f", "the first format past the table");
     BAD_CREATE(8, 8, (DP_FORMAT)-1, L"t", L"f", "format -1");
 #undef BAD_CREATE
     /* The longest name there may be works. */
-    swprintf(max_name, 201, L"Local\\dptest.%lu.%hs.", (unsigned long)GetCurrentProcessId(), api->name);
-    for (size_t i = wcslen(max_name); i < 200; i++)
+    swprintf(max_name, 256, L"Local\\dptest.%lu.%hs.", (unsigned long)GetCurrentProcessId(), api->name);
+    for (size_t i = wcslen(max_name); i < 255; i++)
         max_name[i] = L'm';
-    max_name[200] = 0;
+    max_name[255] = 0;
     dpt_nt_name(api, fence2, 96, "max.f");
     h = api->create_legacy(8, 8, DP_FORMAT_VIDEO, false, max_name, fence2);
-    ok(h != NULL, "create with a 200-character name: %s", dp_last_error_message());
+    ok(h != NULL, "create with a 255-character name: %s", dp_last_error_message());
     api->close(h);
     ok(!api->open_legacy(NULL, fence) && dp_last_error() == DP_ERROR_INVALID_ARGUMENT, "open NULL name");
     ok(!api->open_legacy(tex, NULL) && dp_last_error() == DP_ERROR_INVALID_ARGUMENT, "open NULL fence name");

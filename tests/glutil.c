@@ -224,6 +224,16 @@ size_t gu_check_pattern(const uint8_t *pixels, size_t pitch, int w, int h, uint6
     return bad;
 }
 
+void gu_bgra_to_rgba(uint8_t *pixels, size_t pitch, int w, int h)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *px = pixels + (size_t)y * pitch + (size_t)x * 4, b = px[0];
+            px[0] = px[2];
+            px[2] = b;
+        }
+}
+
 /* ---- reading back ------------------------------------------------------------------------ */
 
 typedef struct {

@@ -153,6 +153,9 @@ void gu_draw_pattern(uint64_t frame, int x, int y, int w, int h);
  * pattern at w x h: the number of wrong pixels (0 = the frame, whole). The first wrong
  * pixel is described in why (if why). */
 size_t gu_check_pattern(const uint8_t *pixels, size_t pitch, int w, int h, uint64_t frame, char *why, size_t cap);
+/* Swaps bytes 0 and 2 of every pixel of w x h rows `pitch` bytes apart: a DP_FORMAT_VIDEO
+ * frame's B, G, R, A bytes become the R, G, B, A that gu_check_pattern reads. */
+void gu_bgra_to_rgba(uint8_t *pixels, size_t pitch, int w, int h);
 /* The R/G frame number of a pixel of the pattern. */
 static inline uint64_t gu_pixel_frame(const uint8_t *px)
 {

@@ -133,7 +133,7 @@ DP_TEST(discovery_lists_producer_in_another_process)
         ok(info.format == DP_FORMAT_HALF, "format %d", (int)info.format);
         ok(info.transport == expect, "transport %d, expected %d", (int)info.transport, (int)expect);
         ok(info.slots == 3, "slots %u", info.slots);
-        ok(info.row_pitch == 768, "row pitch %u", info.row_pitch);
+        ok(info.row_pitch == 256, "row pitch %u (96 x 2 bytes, 256-aligned)", info.row_pitch);
         ok(info.flags == 0, "flags 0x%x", info.flags);
         ok(info.producer_pid == c.pid, "producer pid %u, the child is %lu", info.producer_pid, c.pid);
         ok(!info.is_producer, "a listed port claims to be the caller's");

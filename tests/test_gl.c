@@ -6,7 +6,8 @@
  * A GL producer draws gu_draw_pattern of the frame value it is about to publish (its
  * bands say which frame it is and which way up it is); a D3D12 producer writes
  * tu_pattern. Consumers check every pixel of every frame they acquire against the
- * pattern of the frame value the library returned, with the top row first.
+ * pattern of the frame value the library returned, with the top row first. Ports are
+ * DP_FORMAT_VIDEO: bytes B, G, R, A on the D3D12 side, an RGBA8 texture read as RGBA in GL.
  */
 #include "glutil.h"
 #include "d3d12util.h"
@@ -135,6 +136,8 @@ static bool gl_check_texture(unsigned tex, uint64_t frame, bool d3d12_pattern, i
     if (!ok(px != NULL, "frame %llu: reading texture %u back failed (%dx%d)", (unsigned long long)frame, tex, *w, *h))
         return false;
     if (d3d12_pattern) {
+        /* The D3D12 producer wrote tu_pattern's bytes as B, G, R, A; GL reads them as RGBA. */
+        gu_bgra_to_rgba(px, (size_t)*w * 4, *w, *h);
         bad = (size_t)tu_count_bad(px, (uint32_t)*w * 4, (uint32_t)*w, (uint32_t)*h, 4, frame);
         if (bad) {
             for (int y = 0; y < *h && !why[0]; y++)
@@ -142,7 +145,7 @@ static bool gl_check_texture(unsigned tex, uint64_t frame, bool d3d12_pattern, i
                     for (int c = 0; c < 4; c++)
                         if (px[((size_t)y * (size_t)*w + (size_t)x) * 4 + (size_t)c] !=
                             tu_pattern(frame, (uint32_t)x, (uint32_t)y, (uint32_t)c)) {
-                            snprintf(why, sizeof why, "first at (%d,%d) channel %d: %02x, expected %02x", x, y, c,
+                            snprintf(why, sizeof why, "first at (%d,%d) byte %d: %02x, expected %02x", x, y, c,
                                      px[((size_t)y * (size_t)*w + (size_t)x) * 4 + (size_t)c],
                                      tu_pattern(frame, (uint32_t)x, (uint32_t)y, (uint32_t)c));
                             break;
@@ -946,11 +949,13 @@ DP_CHILD(gl_d3d12_consumer)
             break;
         ok(frame > last, "frame %llu after %llu", (unsigned long long)frame, (unsigned long long)last);
         tex->lpVtbl->GetDesc(tex, &desc);
-        if (ok(desc.Width == w && desc.Height == hh && desc.Format == DXGI_FORMAT_R8G8B8A8_UNORM,
-               "frame %llu is %llux%u format %d, expected %ux%u RGBA8", (unsigned long long)frame,
+        if (ok(desc.Width == w && desc.Height == hh && desc.Format == DXGI_FORMAT_B8G8R8A8_UNORM,
+               "frame %llu is %llux%u format %d, expected %ux%u BGRA8", (unsigned long long)frame,
                (unsigned long long)desc.Width, desc.Height, (int)desc.Format, w, hh) &&
             ok(tu_gpu_read(&g, tex, &px, &pitch), "reading frame %llu back", (unsigned long long)frame)) {
-            size_t bad = gu_check_pattern(px, pitch, (int)w, (int)hh, frame, why, sizeof why);
+            size_t bad;
+            gu_bgra_to_rgba(px, pitch, (int)w, (int)hh);
+            bad = gu_check_pattern(px, pitch, (int)w, (int)hh, frame, why, sizeof why);
             ok(bad == 0, "frame %llu: %zu wrong pixels; %s", (unsigned long long)frame, bad, why);
         }
         free(px);

@@ -194,10 +194,14 @@ static void wgl_caps(void)
 static const char *format_name(DP_FORMAT f)
 {
     switch (f) {
-    case DP_FORMAT_VIDEO: return "RGBA8";
-    case DP_FORMAT_FLOAT: return "RGBA32F";
-    case DP_FORMAT_HALF: return "RGBA16F";
+    case DP_FORMAT_VIDEO: return "BGRA8";
+    case DP_FORMAT_FLOAT: return "R32F";
+    case DP_FORMAT_HALF: return "R16F";
     case DP_FORMAT_RAW_32BIT: return "R32UI";
+    case DP_FORMAT_RGBA8: return "RGBA8";
+    case DP_FORMAT_RGBA16F: return "RGBA16F";
+    case DP_FORMAT_RGBA32F: return "RGBA32F";
+    case DP_FORMAT_RGB10A2: return "RGB10A2";
     }
     return "?";
 }

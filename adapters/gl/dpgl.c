@@ -395,20 +395,38 @@ static void dpgl_interop_release(DPGL_PORT *p)
 
 /* ---- Ports --------------------------------------------------------------------------------- */
 
+/* The GL storage of the port's texture, and the client format and type whose bytes are
+ * the port's rows: what glReadPixels / glGetTexImage write into a pixel buffer and
+ * glTexSubImage2D reads from one. VIDEO is stored RGBA8 in GL and moves as B, G, R, A. */
+/* The GL storage of the port's texture, and the client format and type whose bytes are
+ * the port's rows: what glReadPixels / glGetTexImage write into a pixel buffer and
+ * glTexSubImage2D reads from one. VIDEO is stored RGBA8 in GL and moves as B, G, R, A. */
 static bool dpgl_format(dpgl_gen *g)
 {
     switch (g->base.geo.format) {
     case DP_FORMAT_VIDEO:
-        g->internal_format = GL_RGBA8, g->format = GL_RGBA, g->type = GL_UNSIGNED_BYTE;
+        g->internal_format = GL_RGBA8, g->format = GL_BGRA, g->type = GL_UNSIGNED_BYTE;
         return true;
     case DP_FORMAT_FLOAT:
-        g->internal_format = GL_RGBA32F, g->format = GL_RGBA, g->type = GL_FLOAT;
+        g->internal_format = GL_R32F, g->format = GL_RED, g->type = GL_FLOAT;
         return true;
     case DP_FORMAT_HALF:
-        g->internal_format = GL_RGBA16F, g->format = GL_RGBA, g->type = GL_HALF_FLOAT;
+        g->internal_format = GL_R16F, g->format = GL_RED, g->type = GL_HALF_FLOAT;
         return true;
     case DP_FORMAT_RAW_32BIT:
         g->internal_format = GL_R32UI, g->format = GL_RED_INTEGER, g->type = GL_UNSIGNED_INT;
+        return true;
+    case DP_FORMAT_RGBA8:
+        g->internal_format = GL_RGBA8, g->format = GL_RGBA, g->type = GL_UNSIGNED_BYTE;
+        return true;
+    case DP_FORMAT_RGBA16F:
+        g->internal_format = GL_RGBA16F, g->format = GL_RGBA, g->type = GL_HALF_FLOAT;
+        return true;
+    case DP_FORMAT_RGBA32F:
+        g->internal_format = GL_RGBA32F, g->format = GL_RGBA, g->type = GL_FLOAT;
+        return true;
+    case DP_FORMAT_RGB10A2:
+        g->internal_format = GL_RGB10_A2, g->format = GL_RGBA, g->type = GL_UNSIGNED_INT_2_10_10_10_REV;
         return true;
     }
     return false;

@@ -69,7 +69,7 @@ PLUGIN_EXPORT void plugin_frame(int width, int height)
         desc.name = g.name;
         desc.width = (uint32_t)width;
         desc.height = (uint32_t)height;
-        desc.format = DP_FORMAT_VIDEO; /* RGBA8, as the framebuffer is read */
+        desc.format = DP_FORMAT_VIDEO; /* B, G, R, A: the fast readback format of Windows drivers */
         g.port = dpgl_create(&desc);
         if (!g.port) {
             g.failed = true;

@@ -37,11 +37,18 @@ DP_TEST(block_pitch_is_256_aligned)
 DP_TEST(block_format_table)
 {
     uint32_t dxgi = 0, bpp = 0;
-    ok(dpb_format_info(0, &dxgi, &bpp) && dxgi == 28 && bpp == 4, "VIDEO %u %u", dxgi, bpp);
-    ok(dpb_format_info(1, &dxgi, &bpp) && dxgi == 2 && bpp == 16, "FLOAT %u %u", dxgi, bpp);
-    ok(dpb_format_info(2, &dxgi, &bpp) && dxgi == 10 && bpp == 8, "HALF %u %u", dxgi, bpp);
+    /* 0..3 the reference's DXGI formats, then this library's. */
+    ok(dpb_format_info(0, &dxgi, &bpp) && dxgi == 87 && bpp == 4, "VIDEO %u %u", dxgi, bpp);
+    ok(dpb_format_info(1, &dxgi, &bpp) && dxgi == 41 && bpp == 4, "FLOAT %u %u", dxgi, bpp);
+    ok(dpb_format_info(2, &dxgi, &bpp) && dxgi == 54 && bpp == 2, "HALF %u %u", dxgi, bpp);
     ok(dpb_format_info(3, &dxgi, &bpp) && dxgi == 42 && bpp == 4, "RAW_32BIT %u %u", dxgi, bpp);
-    ok(!dpb_format_info(4, &dxgi, &bpp), "format 4 accepted");
+    ok(dpb_format_info(4, &dxgi, &bpp) && dxgi == 28 && bpp == 4, "RGBA8 %u %u", dxgi, bpp);
+    ok(dpb_format_info(5, &dxgi, &bpp) && dxgi == 10 && bpp == 8, "RGBA16F %u %u", dxgi, bpp);
+    ok(dpb_format_info(6, &dxgi, &bpp) && dxgi == 2 && bpp == 16, "RGBA32F %u %u", dxgi, bpp);
+    ok(dpb_format_info(7, &dxgi, &bpp) && dxgi == 24 && bpp == 4, "RGB10A2 %u %u", dxgi, bpp);
+    ok(!dpb_format_info(8, &dxgi, &bpp), "format 8 accepted");
+    ok(dpb_row_pitch(100, 4) == 512 && dpb_row_pitch(100, 2) == 256, "pitch at width 100: %u, %u",
+       dpb_row_pitch(100, 4), dpb_row_pitch(100, 2));
     ok(!dpb_format_info(0xffffffffu, NULL, NULL), "format -1 accepted");
 }
 
@@ -50,7 +57,7 @@ DP_TEST(block_init_rejects_bad_geometry)
     dpb_block b;
     ok(!dpb_init(&b, 0, 1, 0, 1, DPB_TRANSPORT_HOST, 0, false), "zero width");
     ok(!dpb_init(&b, 1, 16385, 0, 1, DPB_TRANSPORT_HOST, 0, false), "height 16385");
-    ok(!dpb_init(&b, 1, 1, 7, 1, DPB_TRANSPORT_HOST, 0, false), "format 7");
+    ok(!dpb_init(&b, 1, 1, 8, 1, DPB_TRANSPORT_HOST, 0, false), "format 8");
     ok(!dpb_init(&b, 1, 1, 0, 0, DPB_TRANSPORT_HOST, 0, false), "zero slots");
     ok(!dpb_init(&b, 1, 1, 0, 9, DPB_TRANSPORT_HOST, 0, false), "nine slots");
     ok(!dpb_init(&b, 1, 1, 0, 1, 3, 0, false), "transport 3");
@@ -72,12 +79,13 @@ DP_TEST(block_each_bad_field_is_rejected)
         ok(why != NULL, "%s: no reason", what);                                  \
     } while (0)
     REJECT(b.magic ^= 1, "bad magic");
-    REJECT(b.version = 2, "version 2");
+    REJECT(b.version = DPB_VERSION + 1, "a later layout version");
+    REJECT(b.version = 1, "layout version 1 (the earlier format numbers)");
     REJECT(b.size = 16, "size below the structure");
     REJECT(b.size = 1u << 30, "size beyond the section");
     REJECT(b.width = 0, "zero width");
     REJECT(b.height = 16385, "height 16385");
-    REJECT(b.format = 4, "format 4");
+    REJECT(b.format = 8, "format 8");
     REJECT(b.bytes_per_pixel = 16, "bpp not matching the format");
     REJECT(b.row_pitch = 2560 + 1, "unaligned pitch");
     REJECT(b.row_pitch = 256, "pitch below a row");

@@ -1,19 +1,21 @@
 /*
- * dpapi.h - the two cores as the test cases see them: one table per API (dpt_d3d11,
+ * dpcore.h - the two cores as the test cases see them: one table per API (dpt_d3d11,
  * dpt_d3d12), so that a case written once runs over both. The entries are thin
  * wrappers of the public dp11_* / dp12_* calls; what the cores do differently for the
  * caller (D3D12's queue, D3D11's immediate context, the texture types) stays behind
  * them. Checks of one core's own calls stay in that core's test file.
  */
-#ifndef DPAPI_H
-#define DPAPI_H
+#ifndef DPCORE_H
+#define DPCORE_H
 
 #include "d3d11util.h"
 
 /* Bytes per pixel of the reference formats (DP_FORMAT 0..3), and their textures' DXGI
  * formats. */
-extern const uint32_t dpt_bpp[4];
-extern const DXGI_FORMAT dpt_dxgi[4];
+/* Every DP_FORMAT: bytes per pixel and the DXGI format (the reference's for 0..3). */
+#define DPT_FORMATS 8
+extern const uint32_t dpt_bpp[DPT_FORMATS];
+extern const DXGI_FORMAT dpt_dxgi[DPT_FORMATS];
 
 /* What a case renders and reads with. D3D12: its own direct queue. D3D11: the device's
  * immediate context, which needs nothing here. A NULL dpt_gpu given to a call that takes

@@ -1,7 +1,7 @@
 /*
- * dpapi.c - the two cores' tables for the test cases (see dpapi.h).
+ * dpcore.c - the two cores' tables for the test cases (see dpcore.h).
  */
-#include "dpapi.h"
+#include "dpcore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +9,11 @@
 
 #include "dptest.h"
 
-const uint32_t dpt_bpp[4] = {4, 16, 8, 4};
-const DXGI_FORMAT dpt_dxgi[4] = {DXGI_FORMAT_R8G8B8A8_UNORM, DXGI_FORMAT_R32G32B32A32_FLOAT,
-                                 DXGI_FORMAT_R16G16B16A16_FLOAT, DXGI_FORMAT_R32_UINT};
+const uint32_t dpt_bpp[DPT_FORMATS] = {4, 4, 2, 4, 4, 8, 16, 4};
+const DXGI_FORMAT dpt_dxgi[DPT_FORMATS] = {DXGI_FORMAT_B8G8R8A8_UNORM,     DXGI_FORMAT_R32_FLOAT,
+                                           DXGI_FORMAT_R16_FLOAT,          DXGI_FORMAT_R32_UINT,
+                                           DXGI_FORMAT_R8G8B8A8_UNORM,     DXGI_FORMAT_R16G16B16A16_FLOAT,
+                                           DXGI_FORMAT_R32G32B32A32_FLOAT, DXGI_FORMAT_R10G10B10A2_UNORM};
 
 /* The last error check of a call whose own result (if any) another ok() checks. */
 #define EXPECT_INVALID(call)                                                                     \
@@ -428,7 +430,7 @@ void dpt_port_name(const dpt_api *api, wchar_t *out, size_t cap, const char *wha
 bool dpt_write_frame(const dpt_api *api, dpt_gpu *g, DP_HANDLE h, uint64_t frame)
 {
     DP_PORT_INFO info;
-    return dp_get_port_info(h, &info) && (unsigned)info.format <= DP_FORMAT_RAW_32BIT &&
+    return dp_get_port_info(h, &info) && (unsigned)info.format < DPT_FORMATS &&
            api->write(g, api->texture(h), dpt_bpp[info.format], frame);
 }
 
@@ -438,7 +440,7 @@ uint64_t dpt_bad_bytes(const dpt_api *api, dpt_gpu *g, DP_HANDLE h, uint64_t fra
     uint8_t *pixels = NULL;
     uint32_t pitch = 0;
     uint64_t bad = UINT64_MAX;
-    if (dp_get_port_info(h, &info) && (unsigned)info.format <= DP_FORMAT_RAW_32BIT &&
+    if (dp_get_port_info(h, &info) && (unsigned)info.format < DPT_FORMATS &&
         api->read(g, api->texture(h), &pixels, &pitch))
         bad = tu_count_bad(pixels, pitch, info.width, info.height, dpt_bpp[info.format], frame);
     free(pixels);
