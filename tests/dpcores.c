@@ -1,7 +1,7 @@
 /*
- * dpapi.c - the two cores' tables for the test cases (see dpapi.h).
+ * dpcores.c - the two cores' tables for the test cases (see dpcores.h).
  */
-#include "dpapi.h"
+#include "dpcores.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /*
- * dpapi.h - the two cores as the test cases see them: one table per API (dpt_d3d11,
+ * dpcores.h - the two cores as the test cases see them: one table per API (dpt_d3d11,
  * dpt_d3d12), so that a case written once runs over both. The entries are thin
  * wrappers of the public dp11_* / dp12_* calls; what the cores do differently for the
  * caller (D3D12's queue, D3D11's immediate context, the texture types) stays behind
  * them. Checks of one core's own calls stay in that core's test file.
  */
-#ifndef DPAPI_H
-#define DPAPI_H
+#ifndef DPCORES_H
+#define DPCORES_H
 
 #include "d3d11util.h"
 
