@@ -20,6 +20,16 @@
 /* A begin/end call that takes longer than this has waited for something. */
 #define RING_MAX_CALL_MS 500u
 
+/* Zeroes g, inits api and g; without a device, skips the case (returns from it). */
+#define INIT_OR_SKIP(api, g)                                                                      \
+    do {                                                                                         \
+        memset((g), 0, sizeof(*(g)));                                                            \
+        if (!(api)->init() || !(api)->gpu_init(g)) {                                             \
+            (api)->gpu_free(g);                                                                  \
+            skip("no %s device: %s", (api)->name, dp_last_error_message());                      \
+        }                                                                                        \
+    } while (0)
+
 /* A port name of the ring cases, unique to this run and core. */
 static void ring_name(const dpt_api *api, wchar_t *out, size_t cap, const char *what)
 {
@@ -215,13 +225,9 @@ void case_ring_stream(const ring_plan *plan)
     ULONGLONG start;
 
     memset(&w, 0, sizeof(w));
-    memset(&g, 0, sizeof(g));
     w.api = api;
     w.g = &g;
-    if (!api->init() || !api->gpu_init(&g)) {
-        api->gpu_free(&g);
-        skip("no %s device: %s", api->name, dp_last_error_message());
-    }
+    INIT_OR_SKIP(api, &g);
     ring_name(api, name, 64, plan->what);
     w.h = ring_create(api, name, RING_W, RING_H, plan->slots, plan->transport);
     if (!w.h && plan->transport == DP_TRANSPORT_GPU && dp_last_error() == DP_ERROR_UNSUPPORTED) {
@@ -313,11 +319,7 @@ void case_ring_legacy_producer_frame_consumer(const dpt_api *api)
     dptest_child c;
     DWORD code = 99;
     dpt_gpu g;
-    memset(&g, 0, sizeof(g));
-    if (!api->init() || !api->gpu_init(&g)) {
-        api->gpu_free(&g);
-        skip("no %s device: %s", api->name, dp_last_error_message());
-    }
+    INIT_OR_SKIP(api, &g);
     dpt_nt_name(api, tex, 96, "ring.legacyprod");
     swprintf(fence, 96, L"%ls.fence", tex);
     h = api->create_legacy(SMALL_W, SMALL_H, DP_FORMAT_VIDEO, false, tex, fence);
@@ -373,11 +375,7 @@ void case_ring_frame_producer_legacy_consumer(const dpt_api *api)
     dptest_child c;
     DWORD code = 99;
     dpt_gpu g;
-    memset(&g, 0, sizeof(g));
-    if (!api->init() || !api->gpu_init(&g)) {
-        api->gpu_free(&g);
-        skip("no %s device: %s", api->name, dp_last_error_message());
-    }
+    INIT_OR_SKIP(api, &g);
     ring_name(api, name, 64, "legacycons");
     ring_object(step_name, 160, name, L"step");
     step = CreateEventW(NULL, FALSE, FALSE, step_name);
@@ -442,11 +440,7 @@ void case_ring_stalled_and_killed_consumer(const dpt_api *api)
     dpt_gpu g;
     long busy = 0, ok_frames = 0;
     memset(&w, 0, sizeof(w));
-    memset(&g, 0, sizeof(g));
-    if (!api->init() || !api->gpu_init(&g)) {
-        api->gpu_free(&g);
-        skip("no %s device: %s", api->name, dp_last_error_message());
-    }
+    INIT_OR_SKIP(api, &g);
     w.api = api;
     w.g = &g;
     ring_name(api, name, 64, "stall");
@@ -529,11 +523,7 @@ void case_ring_producer_killed_then_restarted(const dpt_api *api)
     dpt_gpu g;
     uint64_t last = 0;
     DP_RESULT r = DP_OK;
-    memset(&g, 0, sizeof(g));
-    if (!api->init() || !api->gpu_init(&g)) {
-        api->gpu_free(&g);
-        skip("no %s device: %s", api->name, dp_last_error_message());
-    }
+    INIT_OR_SKIP(api, &g);
     ring_name(api, name, 64, "restart");
     a = dptest_spawn(L"ring_endless_producer %hs %ls", api->name, name);
     h = ring_open(api, name);
@@ -601,11 +591,7 @@ void case_ring_bad_arguments(const dpt_api *api, const ring_bad_hooks *hooks)
     api->shutdown();
     EXPECT(api->begin(NULL, &tex), DP_ERROR_NOT_INITIALIZED);
     EXPECT(api->acquire(NULL, NULL, 0, &tex, &frame), DP_ERROR_NOT_INITIALIZED);
-    memset(&g, 0, sizeof(g));
-    if (!api->init() || !api->gpu_init(&g)) {
-        api->gpu_free(&g);
-        skip("no %s device: %s", api->name, dp_last_error_message());
-    }
+    INIT_OR_SKIP(api, &g);
 
     ring_name(api, name, 64, "bad");
     d.name = name;
