@@ -3,7 +3,8 @@
  * dpt_d3d12), so that a case written once runs over both. The entries are thin
  * wrappers of the public dp11_* / dp12_* calls; what the cores do differently for the
  * caller (D3D12's queue, D3D11's immediate context, the texture types) stays behind
- * them. Checks of one core's own calls stay in that core's test file.
+ * them. Each table also lists its core's handle-taking calls (expect_bad_handle), which
+ * both cores' cases use; other checks of one core's own calls stay in its test file.
  */
 #ifndef DPCORES_H
 #define DPCORES_H
@@ -17,7 +18,7 @@ extern const DXGI_FORMAT dpt_dxgi[4];
 
 /* What a case renders and reads with. D3D12: its own direct queue. D3D11: the device's
  * immediate context, which needs nothing here. A NULL dpt_gpu given to a call that takes
- * a queue passes a NULL queue (see dpt_api.has_queue). */
+ * a queue passes a NULL queue. */
 typedef struct {
     tu_gpu g;
 } dpt_gpu;
@@ -34,10 +35,10 @@ struct dpt_api {
     const char *name;     /* "d3d11" / "d3d12": case names, object names, messages */
     const dpt_api *other; /* the other core */
     bool system_ram;      /* has CPU-memory ports (DP_PORT_SYSTEM_RAM, dp12_map_memory) */
-    bool has_queue;       /* its GPU calls take a queue, and a NULL queue is a bad argument */
-    /* A consumer's completed value has reached what gpu_wait waited for once it returns:
-     * dp11_wait_fence blocks a host-transport consumer until the frame is in its texture;
-     * dp12_queue_wait only queues the wait (and vkd3d moves the value a moment later). */
+    /* A consumer's completed value has reached what gpu_wait waited for once it returns,
+     * where the producer signalled before the wait: dp11_wait_fence blocks a
+     * host-transport consumer until the frame is in its texture; dp12_queue_wait only
+     * queues the wait (and vkd3d moves the value a moment later). */
     bool completed_after_gpu_wait;
     /* A host-transport consumer's signal is refused with DP_ERROR_UNSUPPORTED. dp11
      * refuses it; dp12 takes it and moves the consumer's own fence (the cores disagree). */
