@@ -1,6 +1,6 @@
 /*
  * dpcases.h - the cases of test_d3d11.c and test_d3d12.c written once, over a core's
- * table (dpcore.h): lifecycle, creation, transports, fences, cross-process and
+ * table (dpcores.h): lifecycle, creation, transports, fences, cross-process and
  * cross-core frames, disconnects, bad arguments, leaks. Each core's file registers them
  * under its own case names and adds the checks of its own calls, through the hooks
  * below where they belong inside a case.
@@ -11,7 +11,7 @@
 #ifndef DPCASES_H
 #define DPCASES_H
 
-#include "dpcore.h"
+#include "dpcores.h"
 
 /* A core's own checks of a port a case made or opened. */
 typedef void (*case_port_hook)(DP_HANDLE h);

@@ -1,7 +1,7 @@
 /*
- * dpcore.c - the two cores' tables for the test cases (see dpcore.h).
+ * dpcores.c - the two cores' tables for the test cases (see dpcores.h).
  */
-#include "dpcore.h"
+#include "dpcores.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,7 +179,6 @@ const dpt_api dpt_d3d12 = {
     .name = "d3d12",
     .other = &dpt_d3d11,
     .system_ram = true,
-    .has_queue = true,
     .completed_after_gpu_wait = false,
     .refuses_consumer_signal = false,
     .share_words = {"CreateSharedHandle", NULL},
@@ -371,7 +370,6 @@ const dpt_api dpt_d3d11 = {
     .name = "d3d11",
     .other = &dpt_d3d12,
     .system_ram = false,
-    .has_queue = false,
     .completed_after_gpu_wait = true,
     .refuses_consumer_signal = true,
     .share_words = {"ID3D11", "IDXGI", "CreateTexture2D", NULL},

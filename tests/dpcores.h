@@ -1,25 +1,25 @@
 /*
- * dpcore.h - the two cores as the test cases see them: one table per API (dpt_d3d11,
+ * dpcores.h - the two cores as the test cases see them: one table per API (dpt_d3d11,
  * dpt_d3d12), so that a case written once runs over both. The entries are thin
  * wrappers of the public dp11_* / dp12_* calls; what the cores do differently for the
  * caller (D3D12's queue, D3D11's immediate context, the texture types) stays behind
- * them. Checks of one core's own calls stay in that core's test file.
+ * them. Each table also lists its core's handle-taking calls (expect_bad_handle), which
+ * both cores' cases use; other checks of one core's own calls stay in its test file.
  */
-#ifndef DPCORE_H
-#define DPCORE_H
+#ifndef DPCORES_H
+#define DPCORES_H
 
 #include "d3d11util.h"
 
-/* Bytes per pixel of the reference formats (DP_FORMAT 0..3), and their textures' DXGI
- * formats. */
-/* Every DP_FORMAT: bytes per pixel and the DXGI format (the reference's for 0..3). */
+/* Every DP_FORMAT: bytes per pixel and its textures' DXGI format (the reference's for
+ * 0..3). */
 #define DPT_FORMATS 8
 extern const uint32_t dpt_bpp[DPT_FORMATS];
 extern const DXGI_FORMAT dpt_dxgi[DPT_FORMATS];
 
 /* What a case renders and reads with. D3D12: its own direct queue. D3D11: the device's
  * immediate context, which needs nothing here. A NULL dpt_gpu given to a call that takes
- * a queue passes a NULL queue (see dpt_api.has_queue). */
+ * a queue passes a NULL queue. */
 typedef struct {
     tu_gpu g;
 } dpt_gpu;
@@ -36,10 +36,10 @@ struct dpt_api {
     const char *name;     /* "d3d11" / "d3d12": case names, object names, messages */
     const dpt_api *other; /* the other core */
     bool system_ram;      /* has CPU-memory ports (DP_PORT_SYSTEM_RAM, dp12_map_memory) */
-    bool has_queue;       /* its GPU calls take a queue, and a NULL queue is a bad argument */
-    /* A consumer's completed value has reached what gpu_wait waited for once it returns:
-     * dp11_wait_fence blocks a host-transport consumer until the frame is in its texture;
-     * dp12_queue_wait only queues the wait (and vkd3d moves the value a moment later). */
+    /* A consumer's completed value has reached what gpu_wait waited for once it returns,
+     * where the producer signalled before the wait: dp11_wait_fence blocks a
+     * host-transport consumer until the frame is in its texture; dp12_queue_wait only
+     * queues the wait (and vkd3d moves the value a moment later). */
     bool completed_after_gpu_wait;
     /* A host-transport consumer's signal is refused with DP_ERROR_UNSUPPORTED. dp11
      * refuses it; dp12 takes it and moves the consumer's own fence (the cores disagree). */
