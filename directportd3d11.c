@@ -40,7 +40,6 @@ typedef struct {
     ID3D11Texture2D *texture[DPB_MAX_SLOTS];
     uint32_t textures;
     ID3D11Fence *fence;             /* GPU transport: the generation's fence */
-    uint64_t fence_signalled;       /* GPU producer: highest value queued on fence */
     HANDLE texture_nt[DPB_MAX_SLOTS]; /* GPU producer: the NT handles that hold the names */
     HANDLE fence_nt;
     /* Host transport. Producer: staging[s] holds the frame end_frame copied out of
@@ -72,7 +71,6 @@ typedef struct {
     /* GPU consumer: the caller signals release_fence on the immediate context when it is
      * done with a frame. */
     ID3D11Fence *release_fence;
-    uint64_t release_value;
 } dp11_port;
 
 static const dp_backend dp11_backend;
@@ -135,7 +133,7 @@ static void dp11_adopt(ID3D11Device *device)
     DP_RELEASE(dxgi);
 }
 
-bool dp11_init(void)
+static HRESULT dp11_create_device(void)
 {
     D3D_FEATURE_LEVEL levels[] = {D3D_FEATURE_LEVEL_11_1, D3D_FEATURE_LEVEL_11_0};
     ID3D11Device *device = NULL;
@@ -154,41 +152,23 @@ bool dp11_init(void)
         DP_RELEASE(device);
     }
     ReleaseSRWLockExclusive(&dp11.lock);
-    if (FAILED(hr)) {
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp11_init: D3D11CreateDevice");
-        return false;
-    }
-    return true;
+    return hr;
 }
 
-bool dp11_init_with_device(ID3D11Device *device)
+static void *dp11_device(void)
 {
-    bool ok = true;
-    if (!device) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_init_with_device: device is NULL");
-        return false;
-    }
-    AcquireSRWLockExclusive(&dp11.lock);
-    if (!dp11.device)
-        dp11_adopt(device);
-    else if (dp11.device != device)
-        ok = false;
-    ReleaseSRWLockExclusive(&dp11.lock);
-    if (!ok)
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp11_init_with_device: another device is in use; call dp11_shutdown first");
-    return ok;
-}
-
-ID3D11Device *dp11_get_device(void)
-{
-    if (!dp11.device)
-        dp_fail(DP_ERROR_NOT_INITIALIZED, "dp11_get_device: call dp11_init first");
     return dp11.device;
 }
 
-void dp11_shutdown(void)
+static void dp11_adopt_device(void *device)
 {
-    dp_engine_close_all(&dp11_backend);
+    AcquireSRWLockExclusive(&dp11.lock);
+    dp11_adopt(device);
+    ReleaseSRWLockExclusive(&dp11.lock);
+}
+
+static void dp11_release_device(void)
+{
     AcquireSRWLockExclusive(&dp11.lock);
     /* An adopted device goes back to its owner as it came. */
     if (dp11.mt)
@@ -525,21 +505,6 @@ static DP_RESULT dp11_gen_build(dp_port *p, dp_gen *gen, const dp_security *sec)
     return gen->geo.transport == DP_TRANSPORT_GPU ? dp11_build_gpu(g, sec) : dp11_build_host(g, sec);
 }
 
-/* Waits (bounded) until the GPU and the worker are done with a generation's objects:
- * the producer's last frame, the consumer's last release. */
-static void dp11_gen_quiesce(dp_port *base, dp_gen *gen)
-{
-    dp11_port *p = (dp11_port *)base;
-    dp11_gen *g = (dp11_gen *)gen;
-    ID3D11Fence *fence = base->producer ? g->fence : p->release_fence;
-    uint64_t value = base->producer ? g->fence_signalled : p->release_value;
-    if (g->base.host)
-        dp_host_drain(g->base.host);
-    if (fence && ID3D11Fence_GetCompletedValue(fence) < value &&
-        SUCCEEDED(ID3D11Fence_SetEventOnCompletion(fence, value, p->event)))
-        dp_wait_event(base, p->event, 10000);
-}
-
 /* The objects that live as long as the handle: its event and, for a consumer that may
  * read a GPU-transport port, its release fence. */
 static DP_RESULT dp11_setup(dp_port *base)
@@ -583,31 +548,23 @@ static LUID dp11_adapter(void)
     return dp11.luid;
 }
 
-/* A GPU port made by another DirectPort build: the two NT names and nothing else. */
-static DP_RESULT dp11_open_external(dp_port *p)
+/* A GPU port of another DirectPort build: its texture and fence by their names. */
+static DP_RESULT dp11_open_external(dp_port *p, dp_gen *gen, uint32_t *out_dxgi, uint64_t *out_width,
+                                    uint32_t *out_height, uint32_t *out_flags)
 {
+    dp11_gen *g = (dp11_gen *)gen;
     D3D11_TEXTURE2D_DESC desc;
-    dp_geometry geo = {0};
-    dp11_gen *g;
-    DP_RESULT r;
-    /* Only a device that can share could open an external port; keep the error. */
-    if (!dp11_device_can_share())
-        return dp_last_error();
-    g = (dp11_gen *)dp_engine_gen_new(p, &geo);
-    if (!g)
-        return dp_last_error();
-    p->gen = &g->base;
     if (dp11_open_texture(p->names.tex, &g->texture[0]) != DP_OK)
         return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);
     g->textures = 1;
-    r = dp11_open_fence(p->names.fence, &g->fence);
-    if (r != DP_OK)
-        return r;
+    if (dp11_open_fence(p->names.fence, &g->fence) != DP_OK)
+        return dp_last_error();
     ID3D11Texture2D_GetDesc(g->texture[0], &desc);
-    r = dp_engine_external(p, (uint32_t)desc.Format, desc.Width, desc.Height, 0);
-    if (r == DP_OK)
-        dp_port_geometry(p, &g->base.geo);
-    return r;
+    *out_dxgi = (uint32_t)desc.Format;
+    *out_width = desc.Width;
+    *out_height = desc.Height;
+    *out_flags = 0;
+    return DP_OK;
 }
 
 /* ---- Frame protocol: the D3D11 halves ------------------------------------------------------ */
@@ -617,14 +574,25 @@ static void *dp11_slot_texture(dp_port *p, uint32_t slot)
     return dp11_gen_of((dp11_port *)p)->texture[slot];
 }
 
-static uint64_t dp11_completed(dp_port *base)
+/* Host transport: a producer's frame fence is the published value, a consumer's the
+ * emulated value of its texture; the release fence exists only with ID3D11Device5. */
+static uint64_t dp11_fence_value(dp_port *base, dp_gen *gen, dp_fence_role role)
 {
     dp11_port *p = (dp11_port *)base;
-    if (!dp_port_host(base))
-        return ID3D11Fence_GetCompletedValue(dp11_gen_of(p)->fence);
+    dp11_gen *g = (dp11_gen *)gen;
+    if (role == DP_FENCE_RELEASE)
+        return p->release_fence ? ID3D11Fence_GetCompletedValue(p->release_fence) : UINT64_MAX;
+    if (!g->base.host)
+        return ID3D11Fence_GetCompletedValue(g->fence);
     if (base->producer)
         return dp_port_published(base);
     return (uint64_t)InterlockedCompareExchange64(&p->local, 0, 0);
+}
+
+static bool dp11_fence_arm(dp_port *base, dp_gen *gen, dp_fence_role role, uint64_t value, HANDLE event)
+{
+    ID3D11Fence *fence = role == DP_FENCE_RELEASE ? ((dp11_port *)base)->release_fence : ((dp11_gen *)gen)->fence;
+    return fence && SUCCEEDED(ID3D11Fence_SetEventOnCompletion(fence, value, event));
 }
 
 static DP_RESULT dp11_end_frame_api(dp_port *base, void *queue, uint32_t slot, uint64_t frame, uint32_t *out_texture)
@@ -640,7 +608,6 @@ static DP_RESULT dp11_end_frame_api(dp_port *base, void *queue, uint32_t slot, u
             return dp_fail_d3d(hr, "dp11_end_frame: ID3D11DeviceContext4::Signal");
         /* Consumers wait for the value GPU-side: it must not sit in the command buffer. */
         ID3D11DeviceContext_Flush(dp11.context);
-        g->fence_signalled = frame;
         return DP_OK;
     }
     /* The copy is queued on the caller's immediate context after the frame's rendering;
@@ -704,7 +671,7 @@ static DP_RESULT dp11_consume(dp_port *base, void *queue, uint32_t slot, uint64_
     return DP_OK;
 }
 
-static DP_RESULT dp11_release_api(dp_port *base, void *queue, uint64_t *out_value)
+static DP_RESULT dp11_release_api(dp_port *base, void *queue, uint64_t value, bool *out_signalled)
 {
     dp11_port *p = (dp11_port *)base;
     HRESULT hr;
@@ -713,23 +680,13 @@ static DP_RESULT dp11_release_api(dp_port *base, void *queue, uint64_t *out_valu
      * this texture is queued on the same immediate context as the caller's reads. */
     if (dp_port_host(base))
         return DP_OK;
-    hr = ID3D11DeviceContext4_Signal(dp11.context4, p->release_fence, ++p->release_value);
+    hr = ID3D11DeviceContext4_Signal(dp11.context4, p->release_fence, value);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "dp11_release_frame: ID3D11DeviceContext4::Signal");
     /* The claim ends only when the GPU gets there: do not let the signal sit. */
     ID3D11DeviceContext_Flush(dp11.context);
-    *out_value = p->release_value;
+    *out_signalled = true;
     return DP_OK;
-}
-
-static bool dp11_arm_release(dp_port *base, uint64_t value, HANDLE event)
-{
-    return SUCCEEDED(ID3D11Fence_SetEventOnCompletion(((dp11_port *)base)->release_fence, value, event));
-}
-
-static uint64_t dp11_release_completed(dp_port *base)
-{
-    return ID3D11Fence_GetCompletedValue(((dp11_port *)base)->release_fence);
 }
 
 /* A host producer waits for the value to be published; a consumer, GPU or host, for it
@@ -759,7 +716,7 @@ DP_HANDLE dp11_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT
                                    "dp11_create_shared_resource");
 }
 
-DP_ENGINE_ENTRY_POINTS(dp11, dp11_backend, ID3D11Texture2D)
+DP_ENGINE_ENTRY_POINTS(dp11, dp11_backend, ID3D11Device, ID3D11Texture2D)
 
 DP_RESULT dp11_end_frame(DP_HANDLE h, uint64_t *out_frame)
 {
@@ -820,12 +777,11 @@ static void dp11_host_signal(dp11_port *p, uint64_t value)
 
 void dp11_signal_fence(DP_HANDLE h, uint64_t value)
 {
-    dp11_port *p = dp11_get(h, "dp11_signal_fence");
-    dp11_gen *g;
+    dp11_gen *g = (dp11_gen *)dp_engine_gen(&dp11_backend, h, "dp11_signal_fence");
+    dp11_port *p = g ? (dp11_port *)g->base.port : NULL;
     HRESULT hr;
-    if (!p)
+    if (!g)
         return;
-    g = dp11_gen_of(p);
     if (g->base.host) {
         if (p->base.producer)
             dp11_host_signal(p, value);
@@ -841,8 +797,6 @@ void dp11_signal_fence(DP_HANDLE h, uint64_t value)
     }
     /* Another process waits on the value: do not let it sit in the command buffer. */
     ID3D11DeviceContext_Flush(dp11.context);
-    if (value > g->fence_signalled)
-        g->fence_signalled = value;
     dp_engine_signalled(&p->base, value);
 }
 
@@ -851,12 +805,11 @@ void dp11_signal_fence(DP_HANDLE h, uint64_t value)
  * ordered before anything the caller submits afterwards. */
 void dp11_wait_fence(DP_HANDLE h, uint64_t value)
 {
-    dp11_port *p = dp11_get(h, "dp11_wait_fence");
-    dp11_gen *g;
+    dp11_gen *g = (dp11_gen *)dp_engine_gen(&dp11_backend, h, "dp11_wait_fence");
+    dp11_port *p = g ? (dp11_port *)g->base.port : NULL;
     HRESULT hr;
-    if (!p)
+    if (!g)
         return;
-    g = dp11_gen_of(p);
     if (!g->base.host) {
         hr = ID3D11DeviceContext4_Wait(dp11.context4, g->fence, value);
         if (FAILED(hr))
@@ -980,27 +933,4 @@ static bool dp11_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
 
 static const dp_host_ops dp11_host_ops = {dp11_host_wait_local, dp11_host_readback, dp11_host_upload};
 
-static const dp_backend dp11_backend = {
-    .kind = DP_KIND_D3D11,
-    .api = "D3D11",
-    .init_call = "dp11_init",
-    .port_size = sizeof(dp11_port),
-    .gen_size = sizeof(dp11_gen),
-    .ready = dp11_ready,
-    .choose_transport = dp11_choose_transport,
-    .adapter = dp11_adapter,
-    .setup = dp11_setup,
-    .teardown = dp11_teardown,
-    .open_external = dp11_open_external,
-    .gen_build = dp11_gen_build,
-    .gen_quiesce = dp11_gen_quiesce,
-    .gen_free = dp11_gen_free,
-    .slot_texture = dp11_slot_texture,
-    .completed = dp11_completed,
-    .end_frame = dp11_end_frame_api,
-    .consume = dp11_consume,
-    .release = dp11_release_api,
-    .arm_release = dp11_arm_release,
-    .release_completed = dp11_release_completed,
-    .arm_wait = dp11_arm_wait,
-};
+static const dp_backend dp11_backend = {DP_BACKEND_D3D(dp11, DP_KIND_D3D11, "D3D11"), .arm_wait = dp11_arm_wait};

@@ -58,10 +58,8 @@ typedef struct {
 typedef struct {
     dp_port base;                       /* first: the engine sees every handle as a dp_port */
     ID3D12Fence *local_fence;           /* host transport: the handle's own fence */
-    HANDLE wait_event;                  /* cpu waits and quiesce, on the caller's thread */
     /* Consumer: the caller signals release_fence on its queue when done with a frame. */
     ID3D12Fence *release_fence;
-    uint64_t release_value;
     uint32_t held_texture;
     uint32_t next_texture;
 } dp12_port;
@@ -80,11 +78,16 @@ static dp12_gen *dp12_gen_of(const dp12_port *p)
     return (dp12_gen *)p->base.gen;
 }
 
-/* The fence of the handle: the generation's shared one, or the handle's own. */
+/* The frame fence of a generation: its shared one, or the handle's own. */
+static ID3D12Fence *dp12_gen_fence(const dp12_port *p, const dp_gen *gen)
+{
+    const dp12_gen *g = (const dp12_gen *)gen;
+    return g && g->shared_fence ? g->shared_fence : p->local_fence;
+}
+
 static ID3D12Fence *dp12_fence(const dp12_port *p)
 {
-    const dp12_gen *g = dp12_gen_of(p);
-    return g && g->shared_fence ? g->shared_fence : p->local_fence;
+    return dp12_gen_fence(p, p->base.gen);
 }
 
 static dp12_port *dp12_get(DP_HANDLE h, const char *fn)
@@ -99,51 +102,29 @@ static bool dp12_ready(void)
     return dp12.device != NULL;
 }
 
-bool dp12_init(void)
+static HRESULT dp12_create_device(void)
 {
     HRESULT hr = S_OK;
     AcquireSRWLockExclusive(&dp12.lock);
     if (!dp12.device)
         hr = D3D12CreateDevice(NULL, D3D_FEATURE_LEVEL_11_0, &IID_ID3D12Device, (void **)&dp12.device);
     ReleaseSRWLockExclusive(&dp12.lock);
-    if (FAILED(hr)) {
-        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_init: D3D12CreateDevice");
-        return false;
-    }
-    return true;
+    return hr;
 }
 
-bool dp12_init_with_device(ID3D12Device *device)
+static void *dp12_device(void)
 {
-    bool ok = true;
-    if (!device) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_init_with_device: device is NULL");
-        return false;
-    }
-    AcquireSRWLockExclusive(&dp12.lock);
-    if (!dp12.device) {
-        ID3D12Device_AddRef(device);
-        dp12.device = device;
-    } else if (dp12.device != device) {
-        ok = false;
-    }
-    ReleaseSRWLockExclusive(&dp12.lock);
-    if (!ok)
-        dp_fail(DP_ERROR_INVALID_ARGUMENT,
-                "dp12_init_with_device: another device is in use; call dp12_shutdown first");
-    return ok;
-}
-
-ID3D12Device *dp12_get_device(void)
-{
-    if (!dp12.device)
-        dp_fail(DP_ERROR_NOT_INITIALIZED, "dp12_get_device: call dp12_init first");
     return dp12.device;
 }
 
-void dp12_shutdown(void)
+static void dp12_adopt_device(void *device)
 {
-    dp_engine_close_all(&dp12_backend);
+    ID3D12Device_AddRef((ID3D12Device *)device);
+    dp12.device = device;
+}
+
+static void dp12_release_device(void)
+{
     AcquireSRWLockExclusive(&dp12.lock);
     DP_RELEASE(dp12.device);
     dp12.can_share = -1;
@@ -169,7 +150,7 @@ static bool dp12_device_can_share(void)
     return dp12.can_share == 1;
 }
 
-static LUID dp12_adapter_luid(void)
+static LUID dp12_adapter(void)
 {
     LUID luid;
     dp12.device->lpVtbl->GetAdapterLuid(dp12.device, &luid);
@@ -328,7 +309,7 @@ static DP_RESULT dp12_check_opened(const dp12_gen *g, ID3D12Resource *texture, c
     const dp_port *p = g->base.port;
     const dp_geometry *geo = &g->base.geo;
     D3D12_RESOURCE_DESC desc;
-    DP_RESULT r = dp_port_check_adapter(p, dp12_adapter_luid());
+    DP_RESULT r = dp_port_check_adapter(p, dp12_adapter());
     if (r != DP_OK)
         return r;
     texture->lpVtbl->GetDesc(texture, &desc);
@@ -417,29 +398,11 @@ static DP_RESULT dp12_gen_build(dp_port *p, dp_gen *gen, const dp_security *sec)
     return r;
 }
 
-/* Waits (bounded) until the GPU is done with a generation's textures: the producer's
- * last frame and the consumer's last release; and the worker with its jobs. */
-static void dp12_gen_quiesce(dp_port *base, dp_gen *gen)
-{
-    dp12_port *p = (dp12_port *)base;
-    dp12_gen *g = (dp12_gen *)gen;
-    ID3D12Fence *fence = base->producer ? (g->shared_fence ? g->shared_fence : p->local_fence) : p->release_fence;
-    uint64_t value = base->producer ? base->last_frame : p->release_value;
-    if (g->base.host)
-        dp_host_drain(g->base.host);
-    if (fence && ID3D12Fence_GetCompletedValue(fence) < value &&
-        SUCCEEDED(ID3D12Fence_SetEventOnCompletion(fence, value, p->wait_event)))
-        dp_wait_event(base, p->wait_event, 10000);
-}
-
-/* Objects that live as long as the handle: the cpu-wait event, the host transport's
- * own fence, a consumer's release fence. */
+/* Objects that live as long as the handle: the host transport's own fence, a
+ * consumer's release fence. */
 static DP_RESULT dp12_setup(dp_port *base)
 {
     dp12_port *p = (dp12_port *)base;
-    p->wait_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
-    if (!p->wait_event)
-        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent");
     /* A consumer may follow a port from one transport to the other: it keeps both. */
     if ((base->transport == DP_TRANSPORT_HOST || !base->producer) && dp12_create_fence(false, &p->local_fence) != DP_OK)
         return dp_last_error();
@@ -453,7 +416,6 @@ static void dp12_teardown(dp_port *base)
     dp12_port *p = (dp12_port *)base;
     DP_RELEASE(p->local_fence);
     DP_RELEASE(p->release_fence);
-    dp_close_handle(&p->wait_event);
 }
 
 static DP_RESULT dp12_choose_transport(const dp_create_args *a, DP_TRANSPORT *out)
@@ -467,20 +429,13 @@ static DP_RESULT dp12_choose_transport(const dp_create_args *a, DP_TRANSPORT *ou
     return DP_OK;
 }
 
-/* A GPU port made by another DirectPort build: the two NT names and nothing else. */
-static DP_RESULT dp12_open_external(dp_port *p)
+/* A GPU port of another DirectPort build: its texture and fence by their names. */
+static DP_RESULT dp12_open_external(dp_port *p, dp_gen *gen, uint32_t *out_dxgi, uint64_t *out_width,
+                                    uint32_t *out_height, uint32_t *out_flags)
 {
+    dp12_gen *g = (dp12_gen *)gen;
     D3D12_RESOURCE_DESC desc;
-    dp_geometry geo = {0};
-    dp12_gen *g;
-    DP_RESULT r;
-    if (!dp12_device_can_share())
-        return dp_last_error();
-    g = (dp12_gen *)dp_engine_gen_new(p, &geo);
-    if (!g)
-        return dp_last_error();
-    p->gen = &g->base;
-    r = dp12_open_shared(p->names.tex, &IID_ID3D12Resource, (void **)&g->texture[0], &g->texture_nt[0]);
+    DP_RESULT r = dp12_open_shared(p->names.tex, &IID_ID3D12Resource, (void **)&g->texture[0], &g->texture_nt[0]);
     if (r != DP_OK)
         return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);
     g->textures = 1;
@@ -489,11 +444,11 @@ static DP_RESULT dp12_open_external(dp_port *p)
         return r;
     g->texture[0]->lpVtbl->GetDesc(g->texture[0], &desc);
     g->system_ram = desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
-    r = dp_engine_external(p, (uint32_t)desc.Format, desc.Width, desc.Height,
-                           g->system_ram ? DP_PORT_SYSTEM_RAM : 0u);
-    if (r == DP_OK)
-        dp_port_geometry(p, &g->base.geo);
-    return r;
+    *out_dxgi = (uint32_t)desc.Format;
+    *out_width = desc.Width;
+    *out_height = desc.Height;
+    *out_flags = g->system_ram ? DP_PORT_SYSTEM_RAM : 0u;
+    return DP_OK;
 }
 
 /* ---- Frame protocol: the D3D12 halves ------------------------------------------------------ */
@@ -503,9 +458,22 @@ static void *dp12_slot_texture(dp_port *p, uint32_t slot)
     return dp12_gen_of((dp12_port *)p)->texture[slot];
 }
 
-static uint64_t dp12_completed(dp_port *p)
+static ID3D12Fence *dp12_role_fence(dp_port *base, dp_gen *g, dp_fence_role role)
 {
-    return ID3D12Fence_GetCompletedValue(dp12_fence((dp12_port *)p));
+    dp12_port *p = (dp12_port *)base;
+    return role == DP_FENCE_FRAMES ? dp12_gen_fence(p, g) : p->release_fence;
+}
+
+static uint64_t dp12_fence_value(dp_port *base, dp_gen *g, dp_fence_role role)
+{
+    ID3D12Fence *fence = dp12_role_fence(base, g, role);
+    return fence ? ID3D12Fence_GetCompletedValue(fence) : UINT64_MAX;
+}
+
+static bool dp12_fence_arm(dp_port *base, dp_gen *g, dp_fence_role role, uint64_t value, HANDLE event)
+{
+    ID3D12Fence *fence = dp12_role_fence(base, g, role);
+    return fence && SUCCEEDED(ID3D12Fence_SetEventOnCompletion(fence, value, event));
 }
 
 static DP_RESULT dp12_end_frame_api(dp_port *p, void *queue, uint32_t slot, uint64_t frame, uint32_t *out_texture)
@@ -545,38 +513,18 @@ static DP_RESULT dp12_consume(dp_port *base, void *queue, uint32_t slot, uint64_
     return DP_OK;
 }
 
-static DP_RESULT dp12_release_api(dp_port *base, void *queue, uint64_t *out_value)
+static DP_RESULT dp12_release_api(dp_port *base, void *queue, uint64_t value, bool *out_signalled)
 {
     dp12_port *p = (dp12_port *)base;
     dp12_gen *g = dp12_gen_of(p);
-    HRESULT hr = ID3D12CommandQueue_Signal((ID3D12CommandQueue *)queue, p->release_fence, ++p->release_value);
+    HRESULT hr = ID3D12CommandQueue_Signal((ID3D12CommandQueue *)queue, p->release_fence, value);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "dp12_release_frame: ID3D12CommandQueue::Signal");
     /* Host: the section slot was given back after the upload; the local texture is
      * rewritten only once the copy queue has waited for this value. */
     if (g->base.host && p->held_texture < DP12_CONSUMER_TEXTURES)
-        g->texture_free_at[p->held_texture] = p->release_value;
-    *out_value = p->release_value;
-    return DP_OK;
-}
-
-static bool dp12_arm_release(dp_port *base, uint64_t value, HANDLE event)
-{
-    return SUCCEEDED(ID3D12Fence_SetEventOnCompletion(((dp12_port *)base)->release_fence, value, event));
-}
-
-static uint64_t dp12_release_completed(dp_port *base)
-{
-    return ID3D12Fence_GetCompletedValue(((dp12_port *)base)->release_fence);
-}
-
-static DP_RESULT dp12_arm_wait(dp_port *base, uint64_t value, HANDLE *out_event)
-{
-    dp12_port *p = (dp12_port *)base;
-    HRESULT hr = ID3D12Fence_SetEventOnCompletion(dp12_fence(p), value, p->wait_event);
-    if (FAILED(hr))
-        return dp_fail_d3d(hr, "ID3D12Fence::SetEventOnCompletion");
-    *out_event = p->wait_event;
+        g->texture_free_at[p->held_texture] = value;
+    *out_signalled = true;
     return DP_OK;
 }
 
@@ -589,7 +537,7 @@ DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT
                                    tex_name, fence_name, "dp12_create_shared_resource");
 }
 
-DP_ENGINE_ENTRY_POINTS(dp12, dp12_backend, ID3D12Resource)
+DP_ENGINE_ENTRY_POINTS(dp12, dp12_backend, ID3D12Device, ID3D12Resource)
 
 DP_RESULT dp12_end_frame(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t *out_frame)
 {
@@ -727,13 +675,12 @@ static uint8_t *dp12_map_texture(dp12_gen *g)
 
 void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
 {
-    dp12_port *p = dp12_get(h, "dp12_map_memory");
-    dp12_gen *g;
-    if (!p)
+    dp12_gen *g = (dp12_gen *)dp_engine_gen(&dp12_backend, h, "dp12_map_memory");
+    const dp_port *p = g ? g->base.port : NULL;
+    if (!g)
         return NULL;
-    g = dp12_gen_of(p);
     if (!g->system_ram) {
-        dp_fail(DP_ERROR_UNSUPPORTED, "dp12_map_memory: %ls was not created in system RAM", p->base.names.display);
+        dp_fail(DP_ERROR_UNSUPPORTED, "dp12_map_memory: %ls was not created in system RAM", p->names.display);
         return NULL;
     }
     if (!g->map_ptr) {
@@ -741,7 +688,7 @@ void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
         if (g->base.host) {
             /* The section is the port's memory: no copy at all. A consumer sees the
              * latest frame's slot; a producer writes slot 0, as the legacy API does. */
-            uint32_t slot = p->base.producer ? 0 : dpb_latest_slot(p->base.block->latest);
+            uint32_t slot = p->producer ? 0 : dpb_latest_slot(p->block->latest);
             g->map_ptr = dp_host_slot(g->base.host, slot < g->base.geo.slots ? slot : 0);
         } else if (!dp12_map_texture(g)) {
             return NULL;
@@ -754,18 +701,17 @@ void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
 
 void dp12_unmap_memory(DP_HANDLE h)
 {
-    dp12_port *p = dp12_get(h, "dp12_unmap_memory");
-    dp12_gen *g;
+    dp12_gen *g = (dp12_gen *)dp_engine_gen(&dp12_backend, h, "dp12_unmap_memory");
+    const dp_port *p = g ? g->base.port : NULL;
     HRESULT hr;
-    if (!p)
+    if (!g)
         return;
-    g = dp12_gen_of(p);
     if (!g->map_ptr) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_unmap_memory: %ls is not mapped", p->base.names.display);
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_unmap_memory: %ls is not mapped", p->names.display);
         return;
     }
     if (g->base.host) {
-        if (p->base.producer)
+        if (p->producer)
             dp_host_mark_cpu_written(g->base.host);
     } else if (g->map_ptr == g->map_staging) {
         hr = ID3D12Resource_WriteToSubresource(g->texture[0], 0, NULL, g->map_staging, g->map_pitch,
@@ -867,27 +813,4 @@ static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
 
 static const dp_host_ops dp12_host_ops = {dp12_host_wait_local, dp12_host_readback, dp12_host_upload};
 
-static const dp_backend dp12_backend = {
-    .kind = DP_KIND_D3D12,
-    .api = "D3D12",
-    .init_call = "dp12_init",
-    .port_size = sizeof(dp12_port),
-    .gen_size = sizeof(dp12_gen),
-    .ready = dp12_ready,
-    .choose_transport = dp12_choose_transport,
-    .adapter = dp12_adapter_luid,
-    .setup = dp12_setup,
-    .teardown = dp12_teardown,
-    .open_external = dp12_open_external,
-    .gen_build = dp12_gen_build,
-    .gen_quiesce = dp12_gen_quiesce,
-    .gen_free = dp12_gen_free,
-    .slot_texture = dp12_slot_texture,
-    .completed = dp12_completed,
-    .end_frame = dp12_end_frame_api,
-    .consume = dp12_consume,
-    .release = dp12_release_api,
-    .arm_release = dp12_arm_release,
-    .release_completed = dp12_release_completed,
-    .arm_wait = dp12_arm_wait,
-};
+static const dp_backend dp12_backend = {DP_BACKEND_D3D(dp12, DP_KIND_D3D12, "D3D12")};

@@ -37,11 +37,54 @@ dp_port *dp_engine_new(const dp_backend *b, bool producer)
     return p;
 }
 
+bool dp_engine_init(const dp_backend *b, const char *fn)
+{
+    HRESULT hr = b->create_device();
+    if (FAILED(hr)) {
+        dp_fail_hr(DP_ERROR_DEVICE, hr, fn);
+        return false;
+    }
+    return true;
+}
+
+bool dp_engine_init_with_device(const dp_backend *b, void *device, const char *fn)
+{
+    if (!device) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: device is NULL", fn);
+        return false;
+    }
+    /* init and shutdown are not raced with other calls (directport.h). */
+    if (b->device() && b->device() != device) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: another device is in use; call %s first", fn, b->shutdown_call);
+        return false;
+    }
+    if (!b->device())
+        b->adopt_device(device);
+    return true;
+}
+
+void *dp_engine_device(const dp_backend *b, const char *fn)
+{
+    return dp_engine_ready(b, fn) ? b->device() : NULL;
+}
+
+void dp_engine_shutdown(const dp_backend *b)
+{
+    dp_engine_close_all(b);
+    b->release_device();
+}
+
 dp_port *dp_engine_get(const dp_backend *b, DP_HANDLE h, const char *fn)
 {
     if (!dp_engine_ready(b, fn))
         return NULL;
     return dp_handle_get(h, b->kind, fn);
+}
+
+dp_gen *dp_engine_gen(const dp_backend *b, DP_HANDLE h, const char *fn)
+{
+    dp_port *p = dp_engine_get(b, h, fn);
+    return p ? p->gen : NULL;
 }
 
 dp_port *dp_engine_get_side(const dp_backend *b, DP_HANDLE h, bool producer, const char *fn)
@@ -64,7 +107,7 @@ dp_port *dp_engine_get_side(const dp_backend *b, DP_HANDLE h, bool producer, con
 
 /* ---- Lifetime ---------------------------------------------------------------------------- */
 
-dp_gen *dp_engine_gen_new(dp_port *p, const dp_geometry *geo)
+static dp_gen *dp_engine_gen_new(dp_port *p, const dp_geometry *geo)
 {
     dp_gen *g = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, p->backend->gen_size);
     if (!g) {
@@ -88,12 +131,29 @@ static dp_gen *dp_engine_build_gen(dp_port *p, const dp_geometry *geo, const dp_
     return g;
 }
 
+/* Waits (bounded) until the worker and the GPU are done with g's objects: the
+ * producer's last signalled value, the consumer's last release. */
+static void dp_engine_quiesce(dp_port *p, dp_gen *g)
+{
+    const dp_backend *b = p->backend;
+    dp_fence_role role = p->producer ? DP_FENCE_FRAMES : DP_FENCE_RELEASE;
+    uint64_t value = p->producer ? p->signalled : p->release_value;
+    if (b->gen_quiesce) {
+        b->gen_quiesce(p, g);
+        return;
+    }
+    if (g->host)
+        dp_host_drain(g->host);
+    if (p->wait_event && b->fence_value(p, g, role) < value && b->fence_arm(p, g, role, value, p->wait_event))
+        dp_wait_event(p, p->wait_event, 10000);
+}
+
 /* Lets go of a generation once the GPU and the worker are done with it. */
 static void dp_engine_drop_gen(dp_port *p, dp_gen *g)
 {
     if (!g)
         return;
-    p->backend->gen_quiesce(p, g);
+    dp_engine_quiesce(p, g);
     p->backend->gen_free(p, g);
     HeapFree(GetProcessHeap(), 0, g);
 }
@@ -127,6 +187,7 @@ static void dp_engine_destroy(dp_port *p)
         dp_ring_leave(p);
     p->backend->teardown(p);
     dp_close_handle(&p->release_event);
+    dp_close_handle(&p->wait_event);
     dp_port_release(p);
     HeapFree(GetProcessHeap(), 0, p);
 }
@@ -144,6 +205,15 @@ static DP_HANDLE dp_engine_finish(dp_port *p, DP_RESULT r)
     if (p->producer && p->block)
         dp_registry_add(p);
     return h;
+}
+
+/* The handle's lasting objects: the engine's wait event, then the backend's. */
+static DP_RESULT dp_engine_setup(dp_port *p)
+{
+    p->wait_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    if (!p->wait_event)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent");
+    return p->backend->setup(p);
 }
 
 /* Builds p's first generation from its own geometry. */
@@ -176,7 +246,7 @@ DP_HANDLE dp_engine_create(const dp_backend *b, const dp_create_args *a)
      * of the existing port is touched. */
     r = dp_port_create_block(p, &sec, b->adapter());
     if (r == DP_OK)
-        r = b->setup(p);
+        r = dp_engine_setup(p);
     if (r == DP_OK)
         r = dp_engine_first_gen(p, &sec);
     if (r == DP_OK)
@@ -202,10 +272,24 @@ DP_HANDLE dp_engine_create_legacy(const dp_backend *b, uint32_t width, uint32_t 
     return dp_engine_create(b, &a);
 }
 
-DP_RESULT dp_engine_external(dp_port *p, uint32_t dxgi_format, uint64_t width, uint32_t height, uint32_t flags)
+/* A GPU port made by another DirectPort build: its two NT names and nothing else. The
+ * texture tells the geometry; one slot, one generation. */
+static DP_RESULT dp_engine_open_external(dp_port *p)
 {
+    const dp_backend *b = p->backend;
     dp_geometry geo = {0};
-    uint32_t f, dxgi = 0;
+    uint32_t f, dxgi = 0, dxgi_format = 0, height = 0, flags = 0;
+    uint64_t width = 0;
+    DP_RESULT r;
+    /* Only a device that can share could open one: otherwise keep the open's error. */
+    if (!b->can_share())
+        return dp_last_error();
+    p->gen = dp_engine_gen_new(p, &geo);
+    if (!p->gen)
+        return dp_last_error();
+    r = b->open_external(p, p->gen, &dxgi_format, &width, &height, &flags);
+    if (r != DP_OK)
+        return r;
     for (f = 0; dpb_format_info(f, &dxgi, &geo.bytes_per_pixel); f++)
         if (dxgi == dxgi_format)
             break;
@@ -221,6 +305,7 @@ DP_RESULT dp_engine_external(dp_port *p, uint32_t dxgi_format, uint64_t width, u
     geo.transport = DP_TRANSPORT_GPU;
     geo.flags = flags;
     geo.row_pitch = dpb_row_pitch(geo.width, geo.bytes_per_pixel);
+    p->gen->geo = geo;
     dp_port_set_geometry(p, &geo);
     p->external = true;
     return DP_OK;
@@ -238,16 +323,16 @@ static DP_HANDLE dp_engine_open_names(const dp_backend *b, const dpn_names *name
     r = dp_port_open_block(p);
     if (r == DP_ERROR_NOT_FOUND && !p->block && names->tex[0] && b->open_external) {
         /* No control block: perhaps a GPU port of another DirectPort build. */
-        r = b->open_external(p);
+        r = dp_engine_open_external(p);
         if (r == DP_OK)
-            r = b->setup(p);
+            r = dp_engine_setup(p);
         return dp_engine_finish(p, r);
     }
     if (r == DP_OK)
-        r = b->setup(p);
+        r = dp_engine_setup(p);
     if (r == DP_OK)
         r = dp_engine_first_gen(p, NULL);
-    if (r == DP_OK && b->arm_release) {
+    if (r == DP_OK && b->fence_arm) {
         p->release_event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
         if (!p->release_event ||
             !RegisterWaitForSingleObject(&p->release_wait, p->release_event, dp_engine_release_done, p, INFINITE,
@@ -342,8 +427,8 @@ DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, boo
     /* Frame values go on from whatever the fence or the port has seen, legacy signals
      * and earlier producers included, so they only ever grow. */
     frame = p->last_frame;
-    if (b->completed(p) > frame)
-        frame = b->completed(p);
+    if (b->fence_value(p, p->gen, DP_FENCE_FRAMES) > frame)
+        frame = b->fence_value(p, p->gen, DP_FENCE_FRAMES);
     if (dp_port_published(p) > frame)
         frame = dp_port_published(p);
     frame++;
@@ -353,6 +438,8 @@ DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, boo
     if (r != DP_OK)
         return r;
     p->last_frame = frame;
+    if (frame > p->signalled)
+        p->signalled = frame;
     host = dp_port_host(p);
     if (host)
         dp_host_readback(host, texture, slot, frame);
@@ -366,6 +453,8 @@ DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, boo
 
 void dp_engine_signalled(dp_port *p, uint64_t value)
 {
+    if (p->producer && value > p->signalled)
+        p->signalled = value;
     if (p->transport == DP_TRANSPORT_GPU && p->producer && p->block)
         dp_ring_publish(p, 0, value);
 }
@@ -422,6 +511,11 @@ static DP_RESULT dp_engine_follow(dp_port *p)
         return r;
     if (!moved)
         return dp_port_check_producer(p);
+    /* The new generation's worker waits on the producer's process from its first
+     * moment: the block's producer first. */
+    r = dp_port_follow_producer(p);
+    if (r != DP_OK)
+        return r;
     g = dp_engine_build_gen(p, &geo, NULL);
     if (!g)
         return dp_last_error();
@@ -430,7 +524,7 @@ static DP_RESULT dp_engine_follow(dp_port *p)
     dp_engine_drop_pending(p);
     p->gen = g;
     dp_port_set_geometry(p, &geo);
-    return dp_port_follow_producer(p);
+    return DP_OK;
 }
 
 /* Consumer: claims the newest frame beyond the last acquired (or, for a prefetching
@@ -520,7 +614,7 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
 static VOID CALLBACK dp_engine_release_done(PVOID ctx, BOOLEAN timed_out)
 {
     dp_port *p = ctx;
-    uint64_t done = p->backend->release_completed(p);
+    uint64_t done = p->backend->fence_value(p, p->gen, DP_FENCE_RELEASE);
     uint32_t i = 0;
     (void)timed_out;
     AcquireSRWLockExclusive(&p->pending_lock);
@@ -538,8 +632,8 @@ static VOID CALLBACK dp_engine_release_done(PVOID ctx, BOOLEAN timed_out)
 void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, const char *fn)
 {
     dp_port *p = dp_engine_get_side(b, h, false, fn);
-    uint64_t value = 0;
-    bool queued = false;
+    uint64_t value;
+    bool queued = false, signalled = false;
     uint32_t slot;
     if (!p)
         return;
@@ -555,7 +649,11 @@ void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool
     p->held = DP_NO_SLOT;
     /* A failed signal leaves the GPU state unknown: the claim stays rather than let the
      * slot be rewritten under the caller's reads (the error says so). */
-    if (b->release(p, queue, &value) != DP_OK || !value || p->transport != DP_TRANSPORT_GPU)
+    value = p->release_value + 1;
+    if (b->release(p, queue, value, &signalled) != DP_OK || !signalled)
+        return;
+    p->release_value = value;
+    if (p->transport != DP_TRANSPORT_GPU)
         return;
     AcquireSRWLockExclusive(&p->pending_lock);
     if (p->pending_count < DP_MAX_PENDING) {
@@ -565,7 +663,7 @@ void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool
         queued = true;
     }
     ReleaseSRWLockExclusive(&p->pending_lock);
-    if (!queued || !b->arm_release(p, value, p->release_event))
+    if (!queued || !b->fence_arm(p, p->gen, DP_FENCE_RELEASE, value, p->release_event))
         dp_fail(DP_ERROR_DEVICE, "%s: cannot track the release; the claim stays", fn);
 }
 
@@ -583,8 +681,8 @@ DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, u
     for (;;) {
         HANDLE event = NULL;
         uint32_t remaining;
-        DP_RESULT r;
-        if (b->completed(p) >= value) {
+        DP_RESULT r = DP_OK;
+        if (b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value) {
             /* A disconnect seen on the way, with the value arriving anyway, is no error. */
             dp_error_restore(&saved);
             return DP_OK;
@@ -593,7 +691,12 @@ DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, u
         if (!remaining)
             return dp_fail(DP_ERROR_TIMEOUT, "%s: %ls did not reach %llu within %u ms", fn, p->names.display,
                            (unsigned long long)value, timeout_ms);
-        r = b->arm_wait(p, value, &event);
+        if (b->arm_wait)
+            r = b->arm_wait(p, value, &event);
+        else if (b->fence_arm(p, p->gen, DP_FENCE_FRAMES, value, p->wait_event))
+            event = p->wait_event;
+        else
+            r = dp_fail(DP_ERROR_DEVICE, "%s: cannot wait for the fence of %ls", fn, p->names.display);
         if (r != DP_OK)
             return r;
         /* Wakes are re-checked at the top: an auto-reset event may be stale. */
@@ -606,7 +709,7 @@ DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, u
         else
             r = dp_wait_event(p, event, remaining);
         if (r == DP_ERROR_DISCONNECTED) {
-            if (b->completed(p) >= value) {
+            if (b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value) {
                 dp_error_restore(&saved);
                 return DP_OK;
             }
@@ -624,5 +727,5 @@ DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, u
 uint64_t dp_engine_completed(const dp_backend *b, DP_HANDLE h, const char *fn)
 {
     dp_port *p = dp_engine_get(b, h, fn);
-    return p ? b->completed(p) : 0;
+    return p ? b->fence_value(p, p->gen, DP_FENCE_FRAMES) : 0;
 }

@@ -159,6 +159,9 @@ typedef struct dp_port {
     uint32_t pending_count;
     HANDLE release_event;
     HANDLE release_wait;
+    uint64_t release_value; /* consumer: the last release the caller's queue signalled */
+    uint64_t signalled;     /* producer: the highest value its fence was given to reach */
+    HANDLE wait_event;      /* cpu waits and quiesce, on the caller's thread */
 } dp_port;
 
 /* What a creator asked for, from a DP_PORT_DESC or the legacy arguments. */
@@ -273,12 +276,26 @@ void dp_section_unmap(dp_section *s);
  * COPY backend). A generation is a transaction: its objects are built whole (gen_build)
  * before the port commits to it; a failed build leaves the port on the old one.
  */
+typedef enum {
+    DP_FENCE_FRAMES,    /* the handle's frame fence: the port's shared one, or its own local one */
+    DP_FENCE_RELEASE    /* a consumer's release fence, signalled on the caller's queue */
+} dp_fence_role;
+
 struct dp_backend {
     dp_kind kind;
     const char *api;                /* "D3D12", "D3D11", "GL": messages */
     const char *init_call;          /* what DP_ERROR_NOT_INITIALIZED tells the caller to call */
+    const char *shutdown_call;
     size_t port_size;               /* the backend's port record, dp_port first */
     bool (*ready)(void);            /* its device exists */
+    /* Device: the one in use (NULL before init); creates the library's own (its
+     * HRESULT); adopts the caller's (AddRef'd); releases it at shutdown. */
+    void *(*device)(void);
+    HRESULT (*create_device)(void);
+    void (*adopt_device)(void *device);
+    void (*release_device)(void);
+    /* Whether the device can make and open NT-shared objects. */
+    bool (*can_share)(void);
     /* Creation: the transport a creator gets for a (GPU or HOST, or an error set). */
     DP_RESULT (*choose_transport)(const dp_create_args *a, DP_TRANSPORT *out);
     LUID (*adapter)(void);
@@ -286,22 +303,29 @@ struct dp_backend {
      * side and transport are known; and their release (half-built records too). */
     DP_RESULT (*setup)(dp_port *p);
     void (*teardown)(dp_port *p);
-    /* Optional: opens a GPU port of another DirectPort build (names only, no block). */
-    DP_RESULT (*open_external)(dp_port *p);
+    /* Optional: opens a GPU port of another DirectPort build (names only, no block)
+     * into g: its texture and fence; *out_* describe the texture. */
+    DP_RESULT (*open_external)(dp_port *p, dp_gen *g, uint32_t *out_dxgi, uint64_t *out_width, uint32_t *out_height,
+                               uint32_t *out_flags);
     /* A generation's objects: the engine allocates gen_size zeroed bytes (port and geo
      * set), gen_build makes (producer, sec given) or opens (consumer) them, gen_free
      * releases whatever was made (a failed build's too), never the record itself. */
     size_t gen_size;
     DP_RESULT (*gen_build)(dp_port *p, dp_gen *g, const dp_security *sec);
-    /* Waits (bounded) until the GPU and the worker are done with g's objects. */
-    void (*gen_quiesce)(dp_port *p, dp_gen *g);
     void (*gen_free)(dp_port *p, dp_gen *g);
+    /* Optional: waits (bounded) until the GPU and the worker are done with g's objects,
+     * where the engine's own quiesce (drain the worker, wait for the fence) does not
+     * fit (GL's syncs). */
+    void (*gen_quiesce)(dp_port *p, dp_gen *g);
+    /* The value a fence of g's handle has reached; and arranging for event to be set
+     * once it reaches value (false: it cannot, or there is no such fence). For a
+     * producer, DP_FENCE_FRAMES is also what frame values go on from. */
+    uint64_t (*fence_value)(dp_port *p, dp_gen *g, dp_fence_role role);
+    bool (*fence_arm)(dp_port *p, dp_gen *g, dp_fence_role role, uint64_t value, HANDLE event);
     /* Frame protocol. slot_texture: what begin_frame hands out. */
     void *(*slot_texture)(dp_port *p, uint32_t slot);
     /* Slots that begin_frame must not pick besides the ring's (copies in flight). */
     uint32_t (*busy_slots)(dp_port *p);
-    /* The fence value this handle has reached: for a producer, values it signalled. */
-    uint64_t (*completed)(dp_port *p);
     /* Producer: the API half of end_frame, frame being the value the engine chose:
      * signals it after the frame's work. *out_texture: on the host transport, the local
      * texture whose readback into `slot` the worker queues. */
@@ -309,14 +333,12 @@ struct dp_backend {
     /* Consumer: the API half of acquire once `slot` holding `frame` is claimed: makes
      * the frame reach a texture the caller's queue (or context) waits for. */
     DP_RESULT (*consume)(dp_port *p, void *queue, uint32_t slot, uint64_t frame, void **out_source);
-    /* Consumer: the API half of release: signals the caller's release on its queue and
-     * returns the value (0: nothing for the engine to track). */
-    DP_RESULT (*release)(dp_port *p, void *queue, uint64_t *out_value);
-    /* GPU consumer: sets event once the release fence reaches value / its value now. */
-    bool (*arm_release)(dp_port *p, uint64_t value, HANDLE event);
-    uint64_t (*release_completed)(dp_port *p);
-    /* cpu waits: arranges for *out_event to be set when completed() may have reached
-     * value (NULL: wait for the port's published value instead). */
+    /* Consumer: the API half of release: signals the caller's release on its queue as
+     * `value` (*out_signalled; false: nothing for the engine to track). */
+    DP_RESULT (*release)(dp_port *p, void *queue, uint64_t value, bool *out_signalled);
+    /* Optional, cpu waits: arranges for *out_event to be set when the frame fence may
+     * have reached value (NULL: wait for the port's published value instead). Without
+     * it, the engine arms the frame fence with the handle's wait event. */
     DP_RESULT (*arm_wait)(dp_port *p, uint64_t value, HANDLE *out_event);
     /* Optional (prefetching consumers, the GL adapter): takes a frame newer than
      * last_frame that the worker has brought in already (DP_ERROR_TIMEOUT: none yet;
@@ -339,11 +361,6 @@ DP_HANDLE dp_engine_create_port(const dp_backend *b, const DP_PORT_DESC *desc, c
 DP_HANDLE dp_engine_create_legacy(const dp_backend *b, uint32_t width, uint32_t height, DP_FORMAT format,
                                   uint32_t flags, const wchar_t *tex_name, const wchar_t *fence_name,
                                   const char *fn);
-/* A zeroed generation record of p's backend for geo (open_external builds its own). */
-dp_gen *dp_engine_gen_new(dp_port *p, const dp_geometry *geo);
-/* An external port (open_external) of that texture's format and size: its geometry
- * committed to p. DP_ERROR_INCOMPATIBLE for a format or size DirectPort does not use. */
-DP_RESULT dp_engine_external(dp_port *p, uint32_t dxgi_format, uint64_t width, uint32_t height, uint32_t flags);
 /* Opens by legacy names (fence_name given) or by port name, session namespace first. */
 DP_HANDLE dp_engine_open(const dp_backend *b, const wchar_t *name, const wchar_t *fence_name, const char *fn);
 void dp_engine_close(const dp_backend *b, DP_HANDLE h, const char *fn);
@@ -361,14 +378,37 @@ DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uin
 DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, uint32_t timeout_ms,
                              const char *fn);
 uint64_t dp_engine_completed(const dp_backend *b, DP_HANDLE h, const char *fn);
-/* The legacy API's signal moved a GPU-transport producer's fence to value: the value is
+/* The legacy API's signal moved the fence to value: a GPU-transport producer's value is
  * the frame, published for acquire and discovery. */
 void dp_engine_signalled(dp_port *p, uint64_t value);
+/* init, init_with_device, get_device and shutdown of a D3D backend. */
+bool dp_engine_init(const dp_backend *b, const char *fn);
+bool dp_engine_init_with_device(const dp_backend *b, void *device, const char *fn);
+void *dp_engine_device(const dp_backend *b, const char *fn);
+void dp_engine_shutdown(const dp_backend *b);
+/* The committed generation's objects of a live handle of b's kind; NULL with the error set. */
+dp_gen *dp_engine_gen(const dp_backend *b, DP_HANDLE h, const char *fn);
 /*
  * The entry points whose signatures both cores share, defined once for each core: api
- * is dp12 or dp11, backend its table, texture its slot texture type.
+ * is dp12 or dp11, backend its table, device and texture its device and slot texture types.
  */
-#define DP_ENGINE_ENTRY_POINTS(api, backend, texture)                                                         \
+#define DP_ENGINE_ENTRY_POINTS(api, backend, device_type, texture)                                            \
+    bool api##_init(void)                                                                                     \
+    {                                                                                                         \
+        return dp_engine_init(&backend, #api "_init");                                                        \
+    }                                                                                                         \
+    bool api##_init_with_device(device_type *device)                                                          \
+    {                                                                                                         \
+        return dp_engine_init_with_device(&backend, device, #api "_init_with_device");                        \
+    }                                                                                                         \
+    device_type *api##_get_device(void)                                                                       \
+    {                                                                                                         \
+        return (device_type *)dp_engine_device(&backend, #api "_get_device");                                 \
+    }                                                                                                         \
+    void api##_shutdown(void)                                                                                 \
+    {                                                                                                         \
+        dp_engine_shutdown(&backend);                                                                         \
+    }                                                                                                         \
     DP_HANDLE api##_create_port(const DP_PORT_DESC *desc)                                                     \
     {                                                                                                         \
         return dp_engine_create_port(&backend, desc, #api "_create_port");                                    \
@@ -401,6 +441,19 @@ void dp_engine_signalled(dp_port *p, uint64_t value);
     {                                                                                                         \
         return dp_engine_completed(&backend, h, #api "_get_completed_value");                                 \
     }
+
+/* The members a D3D backend (prefix dp12 or dp11) fills from its functions of the same
+ * names; a table adds what only it has. */
+#define DP_BACKEND_D3D(prefix, kind_, api_)                                                                   \
+    .kind = kind_, .api = api_, .init_call = #prefix "_init", .shutdown_call = #prefix "_shutdown",          \
+    .port_size = sizeof(prefix##_port), .gen_size = sizeof(prefix##_gen), .ready = prefix##_ready,            \
+    .device = prefix##_device, .create_device = prefix##_create_device, .adopt_device = prefix##_adopt_device, \
+    .release_device = prefix##_release_device, .can_share = prefix##_device_can_share,                        \
+    .choose_transport = prefix##_choose_transport, .adapter = prefix##_adapter, .setup = prefix##_setup,     \
+    .teardown = prefix##_teardown, .open_external = prefix##_open_external, .gen_build = prefix##_gen_build,  \
+    .gen_free = prefix##_gen_free, .fence_value = prefix##_fence_value, .fence_arm = prefix##_fence_arm,      \
+    .slot_texture = prefix##_slot_texture, .end_frame = prefix##_end_frame_api, .consume = prefix##_consume,  \
+    .release = prefix##_release_api
 
 /* The committed generation's worker, NULL on the GPU transport. */
 static inline dp_host *dp_port_host(const dp_port *p) { return p->gen ? p->gen->host : NULL; }

@@ -805,9 +805,14 @@ static uint32_t dpgl_busy_slots(dp_port *base)
     return (1u << DPB_MAX_SLOTS) - 1u;
 }
 
-static uint64_t dpgl_completed(dp_port *base)
+/* No GPU fences here: the frame "fence" is the newest harvested readback, and there
+ * are no releases to wait for. */
+static uint64_t dpgl_fence_value(dp_port *base, dp_gen *gen, dp_fence_role role)
 {
-    return (uint64_t)InterlockedCompareExchange64(&dpgl_gen_of((DPGL_PORT *)base)->harvested, 0, 0);
+    (void)base;
+    if (role == DP_FENCE_RELEASE)
+        return UINT64_MAX;
+    return (uint64_t)InterlockedCompareExchange64(&((dpgl_gen *)gen)->harvested, 0, 0);
 }
 
 /* The readback into p->filling is issued: a fence marks its end, and the worker's job
@@ -1053,11 +1058,12 @@ static DP_RESULT dpgl_consume(dp_port *base, void *queue, uint32_t slot, uint64_
 }
 
 /* The next upload into the texture is ordered after the caller's reads by GL itself. */
-static DP_RESULT dpgl_release_api(dp_port *base, void *queue, uint64_t *out_value)
+static DP_RESULT dpgl_release_api(dp_port *base, void *queue, uint64_t value, bool *out_signalled)
 {
     (void)base;
     (void)queue;
-    *out_value = 0;
+    (void)value;
+    (void)out_signalled;
     return DP_OK;
 }
 
@@ -1168,6 +1174,7 @@ static const dp_backend dpgl_backend = {
     .kind = DP_KIND_GL,
     .api = "GL",
     .init_call = "dpgl_create or dpgl_open",
+    .shutdown_call = "dpgl_close",
     .port_size = sizeof(DPGL_PORT),
     .gen_size = sizeof(dpgl_gen),
     .ready = dpgl_ready,
@@ -1180,7 +1187,7 @@ static const dp_backend dpgl_backend = {
     .gen_free = dpgl_gen_free,
     .slot_texture = dpgl_slot_texture,
     .busy_slots = dpgl_busy_slots,
-    .completed = dpgl_completed,
+    .fence_value = dpgl_fence_value,
     .end_frame = dpgl_end_frame,
     .consume = dpgl_consume,
     .release = dpgl_release_api,
