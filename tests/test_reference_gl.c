@@ -293,3 +293,49 @@ done:
     dp12_close(prod);
     dp12_shutdown();
 }
+
+/* The GPU transport's upload path: more uploads than upload buffers, back to back, then
+ * the last frame in a consumer's texture. Needs NT shared handles. */
+DP_TEST(reference_upload_bgra_gpu_transport)
+{
+    wchar_t name[64];
+    DP_PORT_DESC d = {0};
+    DP_HANDLE prod, cons = NULL;
+    uint8_t px[(61 * 4 + 20) * 37], *back = NULL;
+    uint32_t pitch = 0;
+    tu_gpu g = {0};
+    DP_RESULT r;
+    if (!dp12_init())
+        skip("no D3D12 device: %s", dp_last_error_message());
+    ref_gl_name(name, 64, "gpuupload");
+    d.name = name;
+    d.width = 61;
+    d.height = 37;
+    d.slots = 1;
+    d.transport = DP_TRANSPORT_GPU;
+    prod = dp12_create_port(&d);
+    if (!prod && dp_last_error() == DP_ERROR_UNSUPPORTED) {
+        dp12_shutdown();
+        skip("the driver has no NT shared handles, so no GPU transport: %s", dp_last_error_message());
+    }
+    if (!ok(prod != NULL, "create: %s", dp_last_error_message()) || !ok(tu_gpu_init(&g), "no queue"))
+        goto done;
+    cons = dp12_open_port(name);
+    if (!ok(cons != NULL, "open: %s", dp_last_error_message()))
+        goto done;
+    for (uint64_t v = 1; v <= 10; v++) {
+        tu_fill(px, 61 * 4 + 20, 61, 37, 4, v);
+        ok(dp12_upload_bgra(prod, px, 61 * 4 + 20, 61, 37, v), "upload %llu: %s", (unsigned long long)v,
+           dp_last_error_message());
+    }
+    r = dp12_cpu_wait_timeout(cons, 10, 10000);
+    ok(r == DP_OK, "the consumer's fence did not reach 10: %s", dp_last_error_message());
+    if (ok(tu_gpu_read(&g, dp12_get_resource(cons), &back, &pitch), "reading the consumer's texture"))
+        ok(tu_count_bad(back, pitch, 61, 37, 4, 10) == 0, "the consumer's texture is not frame 10");
+done:
+    free(back);
+    tu_gpu_free(&g);
+    dp12_close(cons);
+    dp12_close(prod);
+    dp12_shutdown();
+}
