@@ -339,3 +339,80 @@ done:
     dp12_close(prod);
     dp12_shutdown();
 }
+
+/* ---- The GL mapping of every normalised and float format ------------------------------------ */
+
+/* A producer and a consumer port of format f on one context: a framebuffer cleared to a
+ * colour goes through the port; the consumer's texture, read as RGBA floats, holds it (the
+ * red channel only for the 1-channel formats, G and B 0 and A 1 there). RAW_32BIT needs an
+ * integer framebuffer and is left out. */
+static void ref_gl_format_round_trip(DP_FORMAT f, bool one_channel, float tolerance)
+{
+    static const float colour[4] = {0.25f, 0.5f, 0.75f, 1.0f};
+    wchar_t name[64];
+    char what[32];
+    DP_PORT_DESC d = {0};
+    DPGL_PORT *prod, *cons = NULL;
+    GLuint tex = gu_make_texture(8, 4), fbo = gu_make_fbo(tex);
+    GLenum e;
+    snprintf(what, sizeof what, "fmt%d", (int)f);
+    ref_gl_name(name, 64, what);
+    glClearColor(colour[0], colour[1], colour[2], colour[3]);
+    glClear(GL_COLOR_BUFFER_BIT);
+    d.name = name;
+    d.width = 8;
+    d.height = 4;
+    d.format = f;
+    prod = dpgl_create(&d);
+    if (prod)
+        cons = dpgl_open(name);
+    if (ok(prod && cons, "format %d: create and open: %s", (int)f, dp_last_error_message())) {
+        unsigned got = 0;
+        DP_RESULT r = DP_ERROR_TIMEOUT;
+        for (ULONGLONG start = GetTickCount64(); r == DP_ERROR_TIMEOUT && GetTickCount64() - start < 10000;) {
+            ok(dpgl_publish_framebuffer(prod, fbo, 0, 0, 8, 4) == DP_OK, "format %d: publish: %s", (int)f,
+               dp_last_error_message());
+            r = dpgl_acquire(cons, 50, &got, NULL);
+        }
+        if (ok(r == DP_OK, "format %d: acquire: %s", (int)f, dp_result_string(r))) {
+            float px[8 * 4 * 4];
+            GLint bound = 0;
+            glGetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
+            glBindTexture(GL_TEXTURE_2D, got);
+            glPixelStorei(GL_PACK_ALIGNMENT, 4);
+            glGetTexImage(GL_TEXTURE_2D, 0, GL_RGBA, GL_FLOAT, px);
+            glBindTexture(GL_TEXTURE_2D, (GLuint)bound);
+            for (int c = 0; c < 4; c++) {
+                float want = one_channel ? (c == 0 ? colour[0] : c == 3 ? 1.0f : 0.0f) : colour[c];
+                float diff = px[c] - want, last = px[(8 * 4 - 1) * 4 + c] - want;
+                ok(diff <= tolerance && diff >= -tolerance && last <= tolerance && last >= -tolerance,
+                   "format %d: channel %d is %f (first pixel), %f (last), expected %f", (int)f, c, (double)px[c],
+                   (double)px[(8 * 4 - 1) * 4 + c], (double)want);
+            }
+            dpgl_release(cons);
+        }
+    }
+    e = glGetError();
+    ok(e == GL_NO_ERROR, "format %d: GL error 0x%x", (int)f, e);
+    dpgl_close(cons);
+    dpgl_close(prod);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glDeleteFramebuffers(1, &fbo);
+    glDeleteTextures(1, &tex);
+}
+
+DP_TEST(reference_gl_formats_round_trip)
+{
+    gu_window w;
+    if (!gu_window_create(&w, 16, 16))
+        skip("no WGL context: %s", gu_error());
+    ref_gl_format_round_trip(DP_FORMAT_VIDEO, false, 1.0f / 255);
+    ref_gl_format_round_trip(DP_FORMAT_FLOAT, true, 1.0f / 255);
+    ref_gl_format_round_trip(DP_FORMAT_HALF, true, 1.0f / 255);
+    ref_gl_format_round_trip(DP_FORMAT_RGBA8, false, 1.0f / 255);
+    ref_gl_format_round_trip(DP_FORMAT_RGBA16F, false, 1.0f / 255);
+    ref_gl_format_round_trip(DP_FORMAT_RGBA32F, false, 1.0f / 255);
+    /* The framebuffer read is RGBA8: its 8-bit steps, not 10-bit ones. */
+    ref_gl_format_round_trip(DP_FORMAT_RGB10A2, false, 1.0f / 255);
+    gu_window_destroy(&w);
+}
