@@ -308,6 +308,56 @@ DP_API void dp12_release_frame(DP_HANDLE h, ID3D12CommandQueue *queue);
  * port, whose texture name is fixed. */
 DP_API DP_RESULT dp12_resize_port(DP_HANDLE h, uint32_t width, uint32_t height);
 
+/* ---- D3D12 core: the reference's extras ------------------------------------------------
+ *
+ * Names the reference's callers use besides its v6.1 API: the v6.0 header's name of the
+ * CPU wait, and four calls its C# binding declares. docs/api.md, "Coming from the
+ * reference", says what else to know when moving a caller over. */
+
+/* The v6.0 name of dp12_cpu_wait: blocks until the fence reaches value or the producer
+ * disconnects. */
+DP_API void dp12_wait_fence(DP_HANDLE h, uint64_t value);
+/* The adapter LUID of the library's device: LowPart in the low 32 bits, HighPart in the
+ * high 32. false with DP_ERROR_NOT_INITIALIZED before dp12_init, DP_ERROR_INVALID_ARGUMENT
+ * for NULL. Thread-safe between init and shutdown. */
+DP_API bool dp12_get_adapter_luid(int64_t *out_luid);
+/* The HRESULT of the last dp12_/dp11_create_shared_resource or _create_port that failed on
+ * the calling thread; S_OK (0) if none has. A success leaves it as it was; other calls
+ * (opens included) never change it. Where no D3D or Win32 call failed the create, it is
+ * the HRESULT the error stands for: an argument the library refuses is E_INVALIDARG
+ * (0x80070057), a taken name HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS), no dp12_init
+ * HRESULT_FROM_WIN32(ERROR_INVALID_STATE), no NT sharing DXGI_ERROR_UNSUPPORTED; docs/api.md
+ * lists them all. dp_last_error_message() says more. */
+DP_API int32_t dp12_last_hresult(void);
+/* Whether the device's adapter is UMA (D3D12_FEATURE_DATA_ARCHITECTURE.UMA of node 0):
+ * CPU and GPU share memory, so system-RAM ports cost no copy there. false also before
+ * dp12_init (DP_ERROR_NOT_INITIALIZED) or if the driver cannot say (DP_ERROR_DEVICE); a
+ * successful false leaves the last error as it was. */
+DP_API bool dp12_is_uma(void);
+/* Producer: copies width x height B, G, R, A pixels (rows src_row_pitch bytes apart, at
+ * least width * 4) into the port's texture and signals its fence with frame_value; a
+ * consumer that sees dp12_get_completed_value() >= frame_value sees exactly those bytes.
+ * The discrete-GPU producer path. The port must be DP_FORMAT_VIDEO, of 1 slot (the legacy
+ * API's, or dp12_create_port's with slots = 1), and width x height its size.
+ * GPU transport: the rows go through an upload buffer; a copy queue of the handle's own
+ * copies them and then signals the fence, so the call returns before the GPU has the
+ * frame (dp12_get_completed_value tells when). It waits for the GPU only when 4 earlier
+ * uploads of the handle are still being copied.
+ * Host transport: the rows go into the port's shared memory through the host worker (the
+ * handle's local texture is not written); no GPU work. Frames of one handle come from
+ * uploads or from its texture (dp12_signal_fence / dp12_queue_signal after GPU writes,
+ * dp12_map_memory), not both in turn: the next publish after an upload takes the
+ * uploaded rows.
+ * Returns false with: DP_ERROR_INVALID_ARGUMENT for a NULL src, a size other than the
+ * port's, a short row pitch, a consumer's handle, a port of another format, a frame begun
+ * and not ended, or a frame_value not above the port's latest; DP_ERROR_UNSUPPORTED for a
+ * port of more slots (use the frame protocol); DP_ERROR_BUSY, the frame dropped, while a
+ * consumer holds the slot through dp12_acquire_frame (legacy consumers hold none) or, on
+ * the host transport once the handle used dp12_begin_frame, the slot's previous frame is
+ * still being copied; DP_ERROR_DEVICE if D3D fails. The caller keeps src. */
+DP_API bool dp12_upload_bgra(DP_HANDLE h, const void *src, uint32_t src_row_pitch, uint32_t width, uint32_t height,
+                             uint64_t frame_value);
+
 /* ---- D3D11 core: the reference API --------------------------------------------------- */
 
 DP_API bool dp11_init(void);

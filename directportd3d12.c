@@ -53,6 +53,10 @@ typedef struct {
     uint64_t copy_value;
     HANDLE copy_event;
     HANDLE local_event;
+    /* dp12_upload_bgra's objects, made at its first call; the lock keeps them from the
+     * host worker, which takes uploaded rows from them (zeroed memory: initialised). */
+    SRWLOCK upload_lock;
+    struct dp12_uploader *uploader;
 } dp12_gen;
 
 typedef struct {
@@ -72,6 +76,10 @@ static struct {
 
 static const dp_backend dp12_backend;
 static const dp_host_ops dp12_host_ops;
+
+/* dp12_upload_bgra's, with the reference's extras at the end of this file. */
+static void dp12_upload_release(dp12_gen *g);
+static bool dp12_upload_take(dp12_gen *g, void *dst);
 
 static dp12_gen *dp12_gen_of(const dp12_port *p)
 {
@@ -359,6 +367,7 @@ static void dp12_gen_free(dp_port *base, dp_gen *gen)
     (void)base;
     /* The worker uses the copy objects: stop it before they go. */
     dp_host_destroy(g->base.host);
+    dp12_upload_release(g);
     if (g->map_ptr && !g->map_staging && g->texture[0] && !g->base.host)
         ID3D12Resource_Unmap(g->texture[0], 0, NULL);
     if (g->map_staging)
@@ -783,6 +792,9 @@ static bool dp12_host_readback(dp_gen *gen, uint32_t texture, void *dst)
 {
     dp12_gen *g = (dp12_gen *)gen;
     size_t size = (size_t)g->base.geo.row_pitch * g->base.geo.height;
+    /* Rows dp12_upload_bgra left for the section are the frame, not the texture. */
+    if (texture == 0 && dp12_upload_take(g, dst))
+        return true;
     if (g->system_ram)
         return SUCCEEDED(ID3D12Resource_ReadFromSubresource(g->texture[texture], dst, g->base.geo.row_pitch,
                                                             (UINT)size, 0, NULL));
@@ -812,5 +824,397 @@ static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
 }
 
 static const dp_host_ops dp12_host_ops = {dp12_host_wait_local, dp12_host_readback, dp12_host_upload};
+
+/* ---- The reference's extras ------------------------------------------------------------------ */
+/*
+ * What the reference's callers call besides its v6.1 API: dp12_wait_fence (the v6.0 name
+ * of the CPU wait), and dp12_get_adapter_luid, dp12_last_hresult, dp12_is_uma and
+ * dp12_upload_bgra, which its C# binding declares.
+ *
+ * dp12_upload_bgra, GPU transport: the rows go into an upload buffer, and a copy queue of
+ * the handle's own copies them into the port's texture and then signals the port's fence
+ * with the frame value. An upload buffer is reused once the queue's own fence has passed
+ * its copy; only with DP12_UPLOADS copies still in flight does the caller wait, for the
+ * oldest one.
+ * Host transport: the rows go into a CPU copy (staging) and the local fence moves to the
+ * frame value; the host worker, publishing that value, copies the staged rows into the
+ * port's section (dp12_upload_take) instead of reading the local texture back. No GPU
+ * work at all, and the caller never waits for the worker longer than one such copy.
+ * Either way an upload writes the port's one slot as dp12_begin_frame would: not while a
+ * dp12_acquire_frame consumer holds it (DP_ERROR_BUSY, the frame dropped). The host
+ * worker's legacy follow step makes that check itself, on its own thread.
+ */
+
+#define DP12_UPLOADS 4u
+#define DP12_UPLOAD_WAIT_MS 10000u
+
+typedef struct {
+    ID3D12Resource *buffer;
+    uint8_t *ptr;                   /* mapped for the buffer's lifetime */
+    ID3D12CommandAllocator *allocator;
+    ID3D12GraphicsCommandList *list;
+    uint64_t done_at;               /* the upload fence's value once its last copy is done */
+} dp12_upload_buffer;
+
+struct dp12_uploader {
+    /* GPU transport. */
+    ID3D12CommandQueue *queue;
+    ID3D12Fence *fence;             /* the queue's own: which copies are done */
+    uint64_t value;                 /* last value signalled on it */
+    HANDLE event;
+    D3D12_PLACED_SUBRESOURCE_FOOTPRINT footprint;
+    UINT64 size;                    /* bytes of an upload buffer */
+    uint32_t count;                 /* upload buffers made so far */
+    dp12_upload_buffer buffer[DP12_UPLOADS];
+    /* Host transport, under the port's upload_lock. */
+    uint8_t *staging;               /* row_pitch x height bytes, padding zeroed */
+    bool pending;                   /* staging holds rows the section has not had yet */
+};
+
+void dp12_wait_fence(DP_HANDLE h, uint64_t value)
+{
+    dp12_cpu_wait(h, value);
+}
+
+bool dp12_get_adapter_luid(int64_t *out_luid)
+{
+    LUID luid;
+    if (!dp_engine_device(&dp12_backend, "dp12_get_adapter_luid"))
+        return false;
+    if (!out_luid) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_get_adapter_luid: out_luid is NULL");
+        return false;
+    }
+    luid = dp12_adapter();
+    *out_luid = (int64_t)(((uint64_t)(uint32_t)luid.HighPart << 32) | luid.LowPart);
+    return true;
+}
+
+int32_t dp12_last_hresult(void)
+{
+    return (int32_t)dp_error_create_hr();
+}
+
+bool dp12_is_uma(void)
+{
+    D3D12_FEATURE_DATA_ARCHITECTURE arch = {0};
+    HRESULT hr;
+    if (!dp_engine_device(&dp12_backend, "dp12_is_uma"))
+        return false;
+    hr = ID3D12Device_CheckFeatureSupport(dp12.device, D3D12_FEATURE_ARCHITECTURE, &arch, sizeof(arch));
+    if (FAILED(hr)) {
+        dp_fail_hr(DP_ERROR_DEVICE, hr, "dp12_is_uma: CheckFeatureSupport(D3D12_FEATURE_ARCHITECTURE)");
+        return false;
+    }
+    return arch.UMA != FALSE;
+}
+
+/* Waits (bounded) until the upload fence reaches value; false if it does not. */
+static bool dp12_upload_wait(struct dp12_uploader *u, uint64_t value)
+{
+    ULONGLONG start = GetTickCount64();
+    while (ID3D12Fence_GetCompletedValue(u->fence) < value) {
+        ULONGLONG spent = GetTickCount64() - start;
+        if (spent >= DP12_UPLOAD_WAIT_MS || FAILED(ID3D12Fence_SetEventOnCompletion(u->fence, value, u->event)))
+            return false;
+        /* The auto-reset event may be left set by an earlier value: the loop re-checks. */
+        WaitForSingleObject(u->event, (DWORD)(DP12_UPLOAD_WAIT_MS - spent));
+    }
+    return true;
+}
+
+static void dp12_upload_buffer_free(dp12_upload_buffer *b)
+{
+    if (b->ptr)
+        ID3D12Resource_Unmap(b->buffer, 0, NULL);
+    b->ptr = NULL;
+    DP_RELEASE(b->list);
+    DP_RELEASE(b->allocator);
+    DP_RELEASE(b->buffer);
+}
+
+static void dp12_upload_free(struct dp12_uploader *u)
+{
+    /* The copy queue may still write the texture and read the buffers. */
+    if (u->fence && u->value)
+        dp12_upload_wait(u, u->value);
+    for (uint32_t i = 0; i < u->count; i++)
+        dp12_upload_buffer_free(&u->buffer[i]);
+    DP_RELEASE(u->queue);
+    DP_RELEASE(u->fence);
+    dp_close_handle(&u->event);
+    if (u->staging)
+        HeapFree(GetProcessHeap(), 0, u->staging);
+    HeapFree(GetProcessHeap(), 0, u);
+}
+
+/* Called with the generation's objects going (dp12_gen_free), the host worker stopped. */
+static void dp12_upload_release(dp12_gen *g)
+{
+    if (g->uploader)
+        dp12_upload_free(g->uploader);
+    g->uploader = NULL;
+}
+
+/* Host worker: the staged rows into dst (a section slot), if an upload left some. */
+static bool dp12_upload_take(dp12_gen *g, void *dst)
+{
+    bool taken = false;
+    AcquireSRWLockExclusive(&g->upload_lock);
+    if (g->uploader && g->uploader->pending) {
+        memcpy(dst, g->uploader->staging, (size_t)g->base.geo.row_pitch * g->base.geo.height);
+        g->uploader->pending = false;
+        taken = true;
+    }
+    ReleaseSRWLockExclusive(&g->upload_lock);
+    return taken;
+}
+
+/* The generation's uploader, made at its first upload. */
+static DP_RESULT dp12_upload_start(dp12_gen *g, struct dp12_uploader **out)
+{
+    D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
+    D3D12_RESOURCE_DESC desc;
+    struct dp12_uploader *u = g->uploader;
+    DP_RESULT r = DP_OK;
+    HRESULT hr;
+    if (u) {
+        *out = u;
+        return DP_OK;
+    }
+    u = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*u));
+    if (!u)
+        return dp_fail(DP_ERROR_OUT_OF_MEMORY, "dp12_upload_bgra: out of memory");
+    if (g->base.host) {
+        u->staging = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, (SIZE_T)g->base.geo.row_pitch * g->base.geo.height);
+        if (!u->staging)
+            r = dp_fail(DP_ERROR_OUT_OF_MEMORY, "dp12_upload_bgra: out of memory");
+    } else {
+        g->texture[0]->lpVtbl->GetDesc(g->texture[0], &desc);
+        ID3D12Device_GetCopyableFootprints(dp12.device, &desc, 0, 1, 0, &u->footprint, NULL, NULL, &u->size);
+        hr = ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)&u->queue);
+        if (SUCCEEDED(hr))
+            hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&u->fence);
+        if (FAILED(hr))
+            r = dp_fail_d3d(hr, "dp12_upload_bgra: creating the copy queue and its fence");
+        else if (!(u->event = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL))))
+            r = dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "dp12_upload_bgra: CreateEvent");
+    }
+    if (r != DP_OK) {
+        dp12_upload_free(u);
+        return r;
+    }
+    g->uploader = u;
+    *out = u;
+    return DP_OK;
+}
+
+/* An upload buffer laid out as the texture's copy footprint, and its command list. */
+static DP_RESULT dp12_upload_buffer_make(const struct dp12_uploader *u, dp12_upload_buffer *b)
+{
+    D3D12_HEAP_PROPERTIES heap = {0};
+    D3D12_RESOURCE_DESC desc = {0};
+    D3D12_RANGE none = {0, 0};
+    HRESULT hr;
+    heap.Type = D3D12_HEAP_TYPE_UPLOAD;
+    desc.Dimension = D3D12_RESOURCE_DIMENSION_BUFFER;
+    desc.Width = u->size;
+    desc.Height = 1;
+    desc.DepthOrArraySize = 1;
+    desc.MipLevels = 1;
+    desc.SampleDesc.Count = 1;
+    desc.Layout = D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
+    hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, D3D12_HEAP_FLAG_NONE, &desc,
+                                              D3D12_RESOURCE_STATE_GENERIC_READ, NULL, &IID_ID3D12Resource,
+                                              (void **)&b->buffer);
+    if (SUCCEEDED(hr))
+        hr = ID3D12Resource_Map(b->buffer, 0, &none, (void **)&b->ptr);
+    if (SUCCEEDED(hr))
+        hr = ID3D12Device_CreateCommandAllocator(dp12.device, D3D12_COMMAND_LIST_TYPE_COPY,
+                                                 &IID_ID3D12CommandAllocator, (void **)&b->allocator);
+    if (SUCCEEDED(hr))
+        hr = ID3D12Device_CreateCommandList(dp12.device, 0, D3D12_COMMAND_LIST_TYPE_COPY, b->allocator, NULL,
+                                            &IID_ID3D12GraphicsCommandList, (void **)&b->list);
+    if (SUCCEEDED(hr))
+        hr = ID3D12GraphicsCommandList_Close(b->list);
+    if (FAILED(hr)) {
+        dp12_upload_buffer_free(b);
+        return dp_fail_d3d(hr, "dp12_upload_bgra: creating an upload buffer");
+    }
+    b->done_at = 0;
+    return DP_OK;
+}
+
+/* GPU transport: a free upload buffer (waiting for the oldest copy when none is). */
+static DP_RESULT dp12_upload_buffer_get(struct dp12_uploader *u, dp12_upload_buffer **out)
+{
+    uint64_t done = ID3D12Fence_GetCompletedValue(u->fence);
+    dp12_upload_buffer *oldest = NULL;
+    DP_RESULT r;
+    for (uint32_t i = 0; i < u->count; i++) {
+        if (u->buffer[i].done_at <= done) {
+            *out = &u->buffer[i];
+            return DP_OK;
+        }
+        if (!oldest || u->buffer[i].done_at < oldest->done_at)
+            oldest = &u->buffer[i];
+    }
+    if (u->count < DP12_UPLOADS) {
+        r = dp12_upload_buffer_make(u, &u->buffer[u->count]);
+        if (r == DP_OK)
+            *out = &u->buffer[u->count++];
+        return r;
+    }
+    if (!dp12_upload_wait(u, oldest->done_at))
+        return dp_fail(DP_ERROR_DEVICE, "dp12_upload_bgra: the GPU did not finish an earlier upload within %u ms",
+                       DP12_UPLOAD_WAIT_MS);
+    *out = oldest;
+    return DP_OK;
+}
+
+/* GPU transport: rows -> upload buffer -> the port's texture on the copy queue, which
+ * then signals the port's fence with value. */
+static DP_RESULT dp12_upload_gpu(dp12_port *p, dp12_gen *g, const uint8_t *src, uint32_t pitch, uint64_t value)
+{
+    D3D12_TEXTURE_COPY_LOCATION dst = {0}, from = {0};
+    const D3D12_SUBRESOURCE_FOOTPRINT *fp;
+    ID3D12CommandList *lists[1];
+    struct dp12_uploader *u = NULL;
+    dp12_upload_buffer *b = NULL;
+    DP_RESULT r;
+    HRESULT hr;
+    r = dp12_upload_start(g, &u);
+    if (r == DP_OK)
+        r = dp12_upload_buffer_get(u, &b);
+    if (r != DP_OK)
+        return r;
+    fp = &u->footprint.Footprint;
+    for (uint32_t y = 0; y < g->base.geo.height; y++)
+        memcpy(b->ptr + u->footprint.Offset + (size_t)y * fp->RowPitch, src + (size_t)y * pitch,
+               (size_t)g->base.geo.width * 4);
+    hr = ID3D12CommandAllocator_Reset(b->allocator);
+    if (SUCCEEDED(hr))
+        hr = ID3D12GraphicsCommandList_Reset(b->list, b->allocator, NULL);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_upload_bgra: resetting the copy command list");
+    /* COMMON -> COPY_DEST by implicit promotion; back to COMMON when the copy queue's
+     * ExecuteCommandLists is done. */
+    dst.pResource = g->texture[0];
+    dst.Type = D3D12_TEXTURE_COPY_TYPE_SUBRESOURCE_INDEX;
+    dst.SubresourceIndex = 0;
+    from.pResource = b->buffer;
+    from.Type = D3D12_TEXTURE_COPY_TYPE_PLACED_FOOTPRINT;
+    from.PlacedFootprint = u->footprint;
+    ID3D12GraphicsCommandList_CopyTextureRegion(b->list, &dst, 0, 0, 0, &from, NULL);
+    hr = ID3D12GraphicsCommandList_Close(b->list);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_upload_bgra: ID3D12GraphicsCommandList::Close");
+    lists[0] = (ID3D12CommandList *)b->list;
+    ID3D12CommandQueue_ExecuteCommandLists(u->queue, 1, lists);
+    /* Whatever happens to the signals, the buffer is the GPU's until the copy fence says so. */
+    b->done_at = ++u->value;
+    hr = ID3D12CommandQueue_Signal(u->queue, dp12_fence(p), value);
+    if (FAILED(hr)) {
+        ID3D12CommandQueue_Signal(u->queue, u->fence, u->value);
+        return dp_fail_d3d(hr, "dp12_upload_bgra: ID3D12CommandQueue::Signal(port fence)");
+    }
+    hr = ID3D12CommandQueue_Signal(u->queue, u->fence, u->value);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_upload_bgra: ID3D12CommandQueue::Signal(copy fence)");
+    dp_engine_signalled(&p->base, value);
+    return DP_OK;
+}
+
+/* Host transport: rows -> the staging copy, then the local fence to value. frame_job
+ * (the worker is in frame mode: the handle used begin/end frame): a readback job
+ * publishes slot; otherwise the legacy follow step does when it sees the fence move. */
+static DP_RESULT dp12_upload_host(dp12_port *p, dp12_gen *g, const uint8_t *src, uint32_t pitch, uint64_t value,
+                                  bool frame_job, uint32_t slot)
+{
+    const dp_geometry *geo = &g->base.geo;
+    struct dp12_uploader *u = NULL;
+    DP_RESULT r;
+    HRESULT hr;
+    AcquireSRWLockExclusive(&g->upload_lock);
+    r = dp12_upload_start(g, &u);
+    if (r == DP_OK) {
+        for (uint32_t y = 0; y < geo->height; y++)
+            memcpy(u->staging + (size_t)y * geo->row_pitch, src + (size_t)y * pitch, (size_t)geo->width * 4);
+        u->pending = true;
+    }
+    ReleaseSRWLockExclusive(&g->upload_lock);
+    if (r != DP_OK)
+        return r;
+    hr = ID3D12Fence_Signal(p->local_fence, value);
+    if (FAILED(hr))
+        return dp_fail_d3d(hr, "dp12_upload_bgra: ID3D12Fence::Signal");
+    dp_engine_signalled(&p->base, value);
+    if (frame_job)
+        dp_host_readback(g->base.host, 0, slot, value);
+    return DP_OK;
+}
+
+bool dp12_upload_bgra(DP_HANDLE h, const void *src, uint32_t src_row_pitch, uint32_t width, uint32_t height,
+                      uint64_t frame_value)
+{
+    dp12_port *p = dp12_get(h, "dp12_upload_bgra");
+    dp12_gen *g = p ? dp12_gen_of(p) : NULL;
+    dp_host *host = g ? g->base.host : NULL;
+    uint64_t latest;
+    uint32_t slot = 0;
+    bool frame_job;
+    DP_RESULT r;
+    if (!p)
+        return false;
+    if (!p->base.producer) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_upload_bgra: %ls was opened by this handle; uploads are for the "
+                                           "handle that created it", p->base.names.display);
+        return false;
+    }
+    if (p->base.format != DP_FORMAT_VIDEO) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_upload_bgra: %ls has format %d; BGRA pixels go into a "
+                                           "DP_FORMAT_VIDEO (B8G8R8A8_UNORM) port", p->base.names.display,
+                (int)p->base.format);
+        return false;
+    }
+    if (p->base.slots != 1) {
+        dp_fail(DP_ERROR_UNSUPPORTED, "dp12_upload_bgra: %ls has %u slots; publish its frames with "
+                                      "dp12_begin_frame and dp12_end_frame", p->base.names.display, p->base.slots);
+        return false;
+    }
+    if (!src || width != p->base.width || height != p->base.height || src_row_pitch < width * 4u) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_upload_bgra: src %s, %ux%u with a row pitch of %u bytes; %ls is "
+                                           "%ux%u, rows of at least %u bytes", src ? "given" : "NULL", width, height,
+                src_row_pitch, p->base.names.display, p->base.width, p->base.height, p->base.width * 4u);
+        return false;
+    }
+    if (p->base.begun != DP_NO_SLOT) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_upload_bgra: end the frame begun on %ls first", p->base.names.display);
+        return false;
+    }
+    /* Values only grow: one the port has seen would never be published. */
+    latest = p->base.last_frame;
+    if (ID3D12Fence_GetCompletedValue(dp12_fence(p)) > latest)
+        latest = ID3D12Fence_GetCompletedValue(dp12_fence(p));
+    if (dp_port_published(&p->base) > latest)
+        latest = dp_port_published(&p->base);
+    if (frame_value <= latest) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_upload_bgra: frame value %llu must be above %llu, the latest of %ls",
+                (unsigned long long)frame_value, (unsigned long long)latest, p->base.names.display);
+        return false;
+    }
+    /* Like begin_frame, an upload writes the slot only if no dp12_acquire_frame consumer
+     * holds it (legacy consumers hold none). The legacy follow step on the host transport
+     * waits for the section slot itself, on the worker's thread. */
+    frame_job = host && dp_host_in_frame_mode(host);
+    if ((!host || frame_job) && dp_ring_pick(&p->base, host ? dp_host_busy(host) : 0, &slot) != DP_OK)
+        return false;
+    r = host ? dp12_upload_host(p, g, src, src_row_pitch, frame_value, frame_job, slot)
+             : dp12_upload_gpu(p, g, src, src_row_pitch, frame_value);
+    if (r != DP_OK)
+        return false;
+    p->base.last_frame = frame_value;
+    return true;
+}
 
 static const dp_backend dp12_backend = {DP_BACKEND_D3D(dp12, DP_KIND_D3D12, "D3D12")};

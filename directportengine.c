@@ -258,18 +258,24 @@ DP_HANDLE dp_engine_create(const dp_backend *b, const dp_create_args *a)
 DP_HANDLE dp_engine_create_port(const dp_backend *b, const DP_PORT_DESC *desc, const char *fn)
 {
     dp_create_args a;
-    if (!dp_engine_ready(b, fn) || dp_args_from_desc(desc, &a, fn) != DP_OK)
-        return NULL;
-    return dp_engine_create(b, &a);
+    DP_HANDLE h = NULL;
+    if (dp_engine_ready(b, fn) && dp_args_from_desc(desc, &a, fn) == DP_OK)
+        h = dp_engine_create(b, &a);
+    if (!h)
+        dp_error_note_create_failed();
+    return h;
 }
 
 DP_HANDLE dp_engine_create_legacy(const dp_backend *b, uint32_t width, uint32_t height, DP_FORMAT format,
                                   uint32_t flags, const wchar_t *tex_name, const wchar_t *fence_name, const char *fn)
 {
     dp_create_args a;
-    if (!dp_engine_ready(b, fn) || dp_args_legacy(width, height, format, flags, tex_name, fence_name, &a, fn) != DP_OK)
-        return NULL;
-    return dp_engine_create(b, &a);
+    DP_HANDLE h = NULL;
+    if (dp_engine_ready(b, fn) && dp_args_legacy(width, height, format, flags, tex_name, fence_name, &a, fn) == DP_OK)
+        h = dp_engine_create(b, &a);
+    if (!h)
+        dp_error_note_create_failed();
+    return h;
 }
 
 /* A GPU port made by another DirectPort build: its two NT names and nothing else. The

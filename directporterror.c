@@ -3,6 +3,10 @@
  *
  * Each thread's record is allocated on its first failure and freed when the thread
  * detaches from the DLL (DllMain), so a host's thread pool never accumulates records.
+ *
+ * Every failure also carries an HRESULT, for dp12_last_hresult: the D3D or Win32 call's
+ * own where one failed (dp_fail_hr, dp_fail_win32), otherwise the one its DP_RESULT
+ * stands for (dp_hr_of_result: a refused argument is E_INVALIDARG).
  */
 #include "directportint.h"
 
@@ -10,7 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef dp_error_state dp_error_record;
+typedef struct {
+    dp_error_state last;
+    HRESULT create_hr;      /* of the last dp12 create that failed on this thread */
+} dp_error_record;
 
 static INIT_ONCE dp_error_once = INIT_ONCE_STATIC_INIT;
 static DWORD dp_error_slot = TLS_OUT_OF_INDEXES;
@@ -64,16 +71,58 @@ void dp_error_process_detach(void)
     }
 }
 
-static DP_RESULT dp_fail_va(DP_RESULT r, const char *suffix, const char *fmt, va_list ap)
+/* The HRESULT a failure without one of its own stands for. */
+static HRESULT dp_hr_of_result(DP_RESULT r)
+{
+    switch (r) {
+    case DP_OK:
+        return S_OK;
+    case DP_ERROR_INVALID_ARGUMENT:
+        return E_INVALIDARG;
+    case DP_ERROR_NOT_INITIALIZED:
+        return HRESULT_FROM_WIN32(ERROR_INVALID_STATE);
+    case DP_ERROR_UNSUPPORTED:
+        return DXGI_ERROR_UNSUPPORTED;
+    case DP_ERROR_NAME_IN_USE:
+        return HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS);
+    case DP_ERROR_NOT_FOUND:
+        return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    case DP_ERROR_ACCESS_DENIED:
+        return E_ACCESSDENIED;
+    case DP_ERROR_TIMEOUT:
+        return HRESULT_FROM_WIN32(WAIT_TIMEOUT);
+    case DP_ERROR_DISCONNECTED:
+        return RPC_E_DISCONNECTED;
+    case DP_ERROR_BUSY:
+        return HRESULT_FROM_WIN32(ERROR_BUSY);
+    case DP_ERROR_DEVICE:
+        return E_FAIL;
+    case DP_ERROR_OUT_OF_MEMORY:
+        return E_OUTOFMEMORY;
+    case DP_ERROR_INCOMPATIBLE:
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    }
+    return E_FAIL;
+}
+
+static DP_RESULT dp_fail_va(DP_RESULT r, HRESULT hr, const char *fmt, va_list ap)
 {
     dp_error_record *rec = dp_error_record_get(true);
-    int n;
     if (!rec)
         return r;
-    rec->result = r;
-    n = vsnprintf(rec->message, sizeof(rec->message), fmt, ap);
-    if (suffix && n >= 0 && (size_t)n < sizeof(rec->message))
-        snprintf(rec->message + n, sizeof(rec->message) - (size_t)n, "%s", suffix);
+    rec->last.result = r;
+    rec->last.hr = hr;
+    vsnprintf(rec->last.message, sizeof(rec->last.message), fmt, ap);
+    return r;
+}
+
+static DP_RESULT dp_fail_with_hr(DP_RESULT r, HRESULT hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static DP_RESULT dp_fail_with_hr(DP_RESULT r, HRESULT hr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    dp_fail_va(r, hr, fmt, ap);
+    va_end(ap);
     return r;
 }
 
@@ -81,7 +130,7 @@ DP_RESULT dp_fail(DP_RESULT r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    dp_fail_va(r, NULL, fmt, ap);
+    dp_fail_va(r, dp_hr_of_result(r), fmt, ap);
     va_end(ap);
     return r;
 }
@@ -102,8 +151,8 @@ DP_RESULT dp_fail_hr(DP_RESULT r, HRESULT hr, const char *step)
 {
     char text[200];
     dp_system_text((DWORD)hr, text, sizeof(text));
-    return dp_fail(r, "%s failed: hr 0x%08lx%s%s%s", step, (unsigned long)hr,
-                   text[0] ? " (" : "", text, text[0] ? ")" : "");
+    return dp_fail_with_hr(r, hr, "%s failed: hr 0x%08lx%s%s%s", step, (unsigned long)hr,
+                           text[0] ? " (" : "", text, text[0] ? ")" : "");
 }
 
 DP_RESULT dp_fail_d3d(HRESULT hr, const char *step)
@@ -124,8 +173,9 @@ DP_RESULT dp_fail_win32(DP_RESULT r, DWORD err, const char *step)
 {
     char text[200];
     dp_system_text(err, text, sizeof(text));
-    return dp_fail(r, "%s failed: Win32 error %lu%s%s%s", step, (unsigned long)err,
-                   text[0] ? " (" : "", text, text[0] ? ")" : "");
+    return dp_fail_with_hr(r, err ? HRESULT_FROM_WIN32(err) : dp_hr_of_result(r),
+                           "%s failed: Win32 error %lu%s%s%s", step, (unsigned long)err,
+                           text[0] ? " (" : "", text, text[0] ? ")" : "");
 }
 
 bool dp_hr_is_unsupported(HRESULT hr)
@@ -175,8 +225,9 @@ DP_RESULT dp_result_from_win32(DWORD err)
 void dp_error_save(dp_error_state *out)
 {
     dp_error_record *rec = dp_error_record_get(false);
-    out->result = rec ? rec->result : DP_OK;
-    strcpy(out->message, rec ? rec->message : "");
+    out->result = rec ? rec->last.result : DP_OK;
+    out->hr = rec ? rec->last.hr : S_OK;
+    strcpy(out->message, rec ? rec->last.message : "");
 }
 
 void dp_error_restore(const dp_error_state *saved)
@@ -184,20 +235,32 @@ void dp_error_restore(const dp_error_state *saved)
     dp_error_record *rec = dp_error_record_get(saved->result != DP_OK);
     if (!rec)
         return;
-    rec->result = saved->result;
-    strcpy(rec->message, saved->message);
+    rec->last = *saved;
+}
+
+void dp_error_note_create_failed(void)
+{
+    dp_error_record *rec = dp_error_record_get(true);
+    if (rec)
+        rec->create_hr = rec->last.result != DP_OK && FAILED(rec->last.hr) ? rec->last.hr : E_FAIL;
+}
+
+HRESULT dp_error_create_hr(void)
+{
+    dp_error_record *rec = dp_error_record_get(false);
+    return rec ? rec->create_hr : S_OK;
 }
 
 DP_RESULT dp_last_error(void)
 {
     dp_error_record *rec = dp_error_record_get(false);
-    return rec ? rec->result : DP_OK;
+    return rec ? rec->last.result : DP_OK;
 }
 
 const char *dp_last_error_message(void)
 {
     dp_error_record *rec = dp_error_record_get(false);
-    return rec ? rec->message : "";
+    return rec ? rec->last.message : "";
 }
 
 static const char *const dp_result_names[] = {

@@ -276,3 +276,10 @@ void dp_host_destroy(dp_host *h)
     dp_section_unmap(&h->pixels);
     HeapFree(GetProcessHeap(), 0, h);
 }
+
+/* ---- The reference's extras ---- */
+
+bool dp_host_in_frame_mode(dp_host *h)
+{
+    return InterlockedCompareExchange(&h->frame_mode, 0, 0) != 0;
+}

@@ -51,10 +51,16 @@ bool dp_hr_is_unsupported(HRESULT hr);
  * success (a retry in another namespace), which must leave it as it found it. */
 typedef struct {
     DP_RESULT result;
+    HRESULT hr;             /* the failing call's HRESULT, or the one its result stands for */
     char message[512];
 } dp_error_state;
 void dp_error_save(dp_error_state *out);
 void dp_error_restore(const dp_error_state *saved);
+/* A dp12 create call failed: its HRESULT (the last error's) becomes what
+ * dp12_last_hresult returns on this thread. */
+void dp_error_note_create_failed(void);
+/* The HRESULT of the calling thread's last failed dp12 create; S_OK if none failed. */
+HRESULT dp_error_create_hr(void);
 /* DllMain hooks: free a thread's error record / everything at unload. */
 void dp_error_thread_detach(void);
 void dp_error_process_detach(void);
@@ -539,5 +545,7 @@ void dp_host_kick(dp_host *h);
 uint32_t dp_host_busy(dp_host *h);
 /* Blocks until the worker has run every queued job (resize). */
 void dp_host_drain(dp_host *h);
+/* Whether the worker left legacy follow mode (a frame-protocol call or a queued job). */
+bool dp_host_in_frame_mode(dp_host *h);
 
 #endif /* DIRECTPORTINT_H */

@@ -108,3 +108,14 @@ bool ru_listed(const wchar_t *name)
     free(all);
     return found;
 }
+
+void *ru_create_port(const wchar_t *name, uint32_t width, uint32_t height, uint32_t slots, bool gpu_only)
+{
+    DP_PORT_DESC d = {0};
+    d.name = name;
+    d.width = width;
+    d.height = height;
+    d.slots = slots;
+    d.transport = gpu_only ? DP_TRANSPORT_GPU : DP_TRANSPORT_AUTO;
+    return dp12_create_port(&d);
+}

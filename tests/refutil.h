@@ -33,5 +33,8 @@ uint64_t ru_last_frame(void *handle);
 bool ru_port_name(void *handle, wchar_t *out, size_t cap);
 /* Whether dp_list_ports lists a port of that name. */
 bool ru_listed(const wchar_t *name);
+/* dp12_create_port of a DP_FORMAT_VIDEO port named name with `slots` slots, on the GPU
+ * transport only if gpu_only. */
+void *ru_create_port(const wchar_t *name, uint32_t width, uint32_t height, uint32_t slots, bool gpu_only);
 
 #endif

@@ -50,6 +50,11 @@ typedef void (*any_fn)(void); /* matches any function type in a cast */
     X(dp12_acquire_frame) \
     X(dp12_release_frame) \
     X(dp12_resize_port) \
+    X(dp12_wait_fence) \
+    X(dp12_get_adapter_luid) \
+    X(dp12_last_hresult) \
+    X(dp12_is_uma) \
+    X(dp12_upload_bgra) \
     X(dp11_init) \
     X(dp11_shutdown) \
     X(dp11_create_shared_resource) \

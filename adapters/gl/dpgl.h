@@ -23,8 +23,11 @@
  * its top row first; a consumer's texture has v = 0 at the top row.
  *
  * Every port needs GL 4.4 or GL_ARB_buffer_storage (persistent mapping) and
- * GL_ARB_sync; formats map to GL as: VIDEO GL_RGBA8, FLOAT GL_RGBA32F, HALF
- * GL_RGBA16F, RAW_32BIT GL_R32UI.
+ * GL_ARB_sync. Formats map to GL storage (and the client format its rows move as, so
+ * the port holds the DXGI format's bytes): VIDEO GL_RGBA8 (GL_BGRA), FLOAT GL_R32F
+ * (GL_RED), HALF GL_R16F (GL_RED), RAW_32BIT GL_R32UI (GL_RED_INTEGER), RGBA8 GL_RGBA8,
+ * RGBA16F GL_RGBA16F, RGBA32F GL_RGBA32F, RGB10A2 GL_RGB10_A2
+ * (GL_UNSIGNED_INT_2_10_10_10_REV); docs/gl-adapter.md has the table.
  */
 #ifndef DPGL_H
 #define DPGL_H

@@ -53,6 +53,11 @@ static any_fn const public_api[] = {
     (any_fn)dp11_get_texture,
     (any_fn)dp11_get_completed_value,
     (any_fn)dp11_cpu_wait_timeout,
+    (any_fn)dp12_wait_fence,
+    (any_fn)dp12_get_adapter_luid,
+    (any_fn)dp12_last_hresult,
+    (any_fn)dp12_is_uma,
+    (any_fn)dp12_upload_bgra,
 };
 
 int main(void)

@@ -54,6 +54,11 @@ static any_fn const public_api[] = {
     reinterpret_cast<any_fn>(dp11_get_texture),
     reinterpret_cast<any_fn>(dp11_get_completed_value),
     reinterpret_cast<any_fn>(dp11_cpu_wait_timeout),
+    reinterpret_cast<any_fn>(dp12_wait_fence),
+    reinterpret_cast<any_fn>(dp12_get_adapter_luid),
+    reinterpret_cast<any_fn>(dp12_last_hresult),
+    reinterpret_cast<any_fn>(dp12_is_uma),
+    reinterpret_cast<any_fn>(dp12_upload_bgra),
 };
 
 int main(void)
