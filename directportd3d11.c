@@ -389,33 +389,20 @@ static DP_RESULT dp11_create_gpu_fence(dp11_gen *g, const dp_security *sec)
     return DP_OK;
 }
 
-/* Consumer: opens the texture called name; the NT handle is not needed after. */
-static DP_RESULT dp11_open_texture(const wchar_t *name, ID3D11Texture2D **out)
+/* Consumer: opens the texture (or, with fence, the fence) called name; the NT handle is
+ * not needed after. */
+static DP_RESULT dp11_open_shared(const wchar_t *name, bool fence, void **out)
 {
     HANDLE nt = NULL;
     HRESULT hr;
     DP_RESULT r = dp11_open_nt(name, &nt);
     if (r != DP_OK)
         return r;
-    hr = ID3D11Device1_OpenSharedResource1(dp11.device1, nt, &IID_ID3D11Texture2D, (void **)out);
+    hr = fence ? ID3D11Device5_OpenSharedFence(dp11.device5, nt, &IID_ID3D11Fence, out)
+               : ID3D11Device1_OpenSharedResource1(dp11.device1, nt, &IID_ID3D11Texture2D, out);
     dp_close_handle(&nt);
     if (FAILED(hr))
-        return dp_fail_d3d(hr, "ID3D11Device1::OpenSharedResource1(texture)");
-    return DP_OK;
-}
-
-/* Consumer: opens the fence called name. */
-static DP_RESULT dp11_open_fence(const wchar_t *name, ID3D11Fence **out)
-{
-    HANDLE nt = NULL;
-    HRESULT hr;
-    DP_RESULT r = dp11_open_nt(name, &nt);
-    if (r != DP_OK)
-        return r;
-    hr = ID3D11Device5_OpenSharedFence(dp11.device5, nt, &IID_ID3D11Fence, (void **)out);
-    dp_close_handle(&nt);
-    if (FAILED(hr))
-        return dp_fail_d3d(hr, "ID3D11Device5::OpenSharedFence");
+        return dp_fail_d3d(hr, fence ? "ID3D11Device5::OpenSharedFence" : "ID3D11Device1::OpenSharedResource1");
     return DP_OK;
 }
 
@@ -444,7 +431,7 @@ static DP_RESULT dp11_build_gpu(dp11_gen *g, const dp_security *sec)
             continue;
         }
         dpn_texture_name(name, DPN_LEN, &p->names, geo->generation, i);
-        r = dp11_open_texture(name, &g->texture[i]);
+        r = dp11_open_shared(name, false, (void **)&g->texture[i]);
         if (r != DP_OK)
             continue;
         /* The names are anyone's to take: check the texture is the one the block describes. */
@@ -457,7 +444,7 @@ static DP_RESULT dp11_build_gpu(dp11_gen *g, const dp_security *sec)
         return dp11_create_gpu_fence(g, sec);
     if (r == DP_OK) {
         dpn_fence_name(name, DPN_LEN, &p->names, geo->generation);
-        r = dp11_open_fence(name, &g->fence);
+        r = dp11_open_shared(name, true, (void **)&g->fence);
     }
     return r;
 }
@@ -554,10 +541,10 @@ static DP_RESULT dp11_open_external(dp_port *p, dp_gen *gen, uint32_t *out_dxgi,
 {
     dp11_gen *g = (dp11_gen *)gen;
     D3D11_TEXTURE2D_DESC desc;
-    if (dp11_open_texture(p->names.tex, &g->texture[0]) != DP_OK)
+    if (dp11_open_shared(p->names.tex, false, (void **)&g->texture[0]) != DP_OK)
         return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);
     g->textures = 1;
-    if (dp11_open_fence(p->names.fence, &g->fence) != DP_OK)
+    if (dp11_open_shared(p->names.fence, true, (void **)&g->fence) != DP_OK)
         return dp_last_error();
     ID3D11Texture2D_GetDesc(g->texture[0], &desc);
     *out_dxgi = (uint32_t)desc.Format;

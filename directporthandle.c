@@ -3,9 +3,13 @@
  *
  * A DP_HANDLE is a tagged value, not a pointer: tag byte, kind, a per-entry generation
  * and the entry index. A closed handle's generation no longer matches its entry and
- * a foreign pointer fails the tag check, so neither is ever dereferenced.
+ * a foreign pointer fails the tag check, so neither is ever dereferenced. An entry's
+ * first generation is random, per process: a handle value from another process (whose
+ * table fills the same way) matches one of ours only by a 1 in 2^32 chance.
  */
 #include "directportint.h"
+
+#include <ntsecapi.h>
 
 #define DP_HANDLE_CAPACITY 4096u
 #define DP_HANDLE_TAG 0xD7ull
@@ -55,6 +59,8 @@ DP_HANDLE dp_handle_add(dp_kind kind, void *obj)
     for (i = 0; i < DP_HANDLE_CAPACITY; i++) {
         if (!dp_handles[i].obj) {
             /* Generation 0 is never issued, so a zeroed value never matches. */
+            if (!dp_handles[i].generation && !RtlGenRandom(&dp_handles[i].generation, sizeof(uint32_t)))
+                dp_handles[i].generation = (uint32_t)(GetTickCount64() * 2654435761u) ^ GetCurrentProcessId();
             dp_handles[i].generation = dp_handles[i].generation + 1 ? dp_handles[i].generation + 1 : 1;
             dp_handles[i].obj = obj;
             dp_handles[i].kind = kind;

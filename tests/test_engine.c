@@ -114,3 +114,58 @@ DP_TEST(engine_d3d11_failed_resize_leaves_the_port_as_it_was)
 {
     engine_failed_resize(&engine_apis[1]);
 }
+
+/* argv: role, the name of a section of 8 bytes the parent made. Creates this process's
+ * first port and writes its handle value there. */
+DP_CHILD(engine_first_handle)
+{
+    wchar_t port[64];
+    DP_PORT_DESC d = {0};
+    HANDLE section;
+    uint64_t *value;
+    DP_HANDLE h;
+    if (argc < 2 || !dp12_init())
+        return 2;
+    swprintf(port, 64, L"engine.first.%lu", (unsigned long)GetCurrentProcessId());
+    d.name = port;
+    d.width = 8;
+    d.height = 8;
+    d.transport = DP_TRANSPORT_HOST;
+    h = dp12_create_port(&d);
+    section = OpenFileMappingW(FILE_MAP_WRITE, FALSE, argv[1]);
+    value = section ? MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, sizeof(*value)) : NULL;
+    if (!ok(h && value, "port %p, section %p: %s", h, (void *)value, dp_last_error_message()))
+        return 1;
+    *value = (uint64_t)(uintptr_t)h;
+    UnmapViewOfFile(value);
+    CloseHandle(section);
+    dp12_close(h);
+    dp12_shutdown();
+    return 0;
+}
+
+/* Two processes' first handles differ, so a value handed from one process to another
+ * (or kept from an earlier run) is refused rather than taken for a port of its own. */
+DP_TEST(engine_handles_differ_between_processes)
+{
+    uint64_t seen[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        wchar_t name[96];
+        HANDLE section;
+        uint64_t *value;
+        dptest_child c;
+        DWORD code = 1;
+        swprintf(name, 96, L"Local\\dptest.engine.first.%lu.%d", (unsigned long)GetCurrentProcessId(), i);
+        section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, name);
+        value = section ? MapViewOfFile(section, FILE_MAP_READ, 0, 0, sizeof(*value)) : NULL;
+        if (!ok(value != NULL, "section %ls: %lu", name, GetLastError()))
+            return;
+        c = dptest_spawn(L"engine_first_handle %ls", name);
+        ok(dptest_wait_child(&c, 30000, &code) && code == 0, "child %d exit %lu", i, code);
+        seen[i] = *value;
+        UnmapViewOfFile(value);
+        CloseHandle(section);
+    }
+    ok(seen[0] && seen[1] && seen[0] != seen[1], "both processes' first handle is 0x%llx / 0x%llx",
+       (unsigned long long)seen[0], (unsigned long long)seen[1]);
+}

@@ -396,40 +396,26 @@ static void dpgl_interop_release(DPGL_PORT *p)
 /* ---- Ports --------------------------------------------------------------------------------- */
 
 /* The GL storage of the port's texture, and the client format and type whose bytes are
- * the port's rows: what glReadPixels / glGetTexImage write into a pixel buffer and
- * glTexSubImage2D reads from one. VIDEO is stored RGBA8 in GL and moves as B, G, R, A. */
-/* The GL storage of the port's texture, and the client format and type whose bytes are
- * the port's rows: what glReadPixels / glGetTexImage write into a pixel buffer and
- * glTexSubImage2D reads from one. VIDEO is stored RGBA8 in GL and moves as B, G, R, A. */
+ * the port's rows, per DP_FORMAT: what glReadPixels / glGetTexImage write into a pixel
+ * buffer and glTexSubImage2D reads from one. VIDEO is stored RGBA8 in GL and moves as
+ * B, G, R, A. */
+static const GLenum dpgl_formats[][3] = {
+    {GL_RGBA8, GL_BGRA, GL_UNSIGNED_BYTE},      {GL_R32F, GL_RED, GL_FLOAT},
+    {GL_R16F, GL_RED, GL_HALF_FLOAT},           {GL_R32UI, GL_RED_INTEGER, GL_UNSIGNED_INT},
+    {GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE},      {GL_RGBA16F, GL_RGBA, GL_HALF_FLOAT},
+    {GL_RGBA32F, GL_RGBA, GL_FLOAT},            {GL_RGB10_A2, GL_RGBA, GL_UNSIGNED_INT_2_10_10_10_REV},
+};
+_Static_assert(DP_ARRAY_SIZE(dpgl_formats) == DPB_FORMATS, "a GL mapping per DP_FORMAT");
+
 static bool dpgl_format(dpgl_gen *g)
 {
-    switch (g->base.geo.format) {
-    case DP_FORMAT_VIDEO:
-        g->internal_format = GL_RGBA8, g->format = GL_BGRA, g->type = GL_UNSIGNED_BYTE;
-        return true;
-    case DP_FORMAT_FLOAT:
-        g->internal_format = GL_R32F, g->format = GL_RED, g->type = GL_FLOAT;
-        return true;
-    case DP_FORMAT_HALF:
-        g->internal_format = GL_R16F, g->format = GL_RED, g->type = GL_HALF_FLOAT;
-        return true;
-    case DP_FORMAT_RAW_32BIT:
-        g->internal_format = GL_R32UI, g->format = GL_RED_INTEGER, g->type = GL_UNSIGNED_INT;
-        return true;
-    case DP_FORMAT_RGBA8:
-        g->internal_format = GL_RGBA8, g->format = GL_RGBA, g->type = GL_UNSIGNED_BYTE;
-        return true;
-    case DP_FORMAT_RGBA16F:
-        g->internal_format = GL_RGBA16F, g->format = GL_RGBA, g->type = GL_HALF_FLOAT;
-        return true;
-    case DP_FORMAT_RGBA32F:
-        g->internal_format = GL_RGBA32F, g->format = GL_RGBA, g->type = GL_FLOAT;
-        return true;
-    case DP_FORMAT_RGB10A2:
-        g->internal_format = GL_RGB10_A2, g->format = GL_RGBA, g->type = GL_UNSIGNED_INT_2_10_10_10_REV;
-        return true;
-    }
-    return false;
+    uint32_t f = (uint32_t)g->base.geo.format;
+    if (f >= DP_ARRAY_SIZE(dpgl_formats))
+        return false;
+    g->internal_format = dpgl_formats[f][0];
+    g->format = dpgl_formats[f][1];
+    g->type = dpgl_formats[f][2];
+    return true;
 }
 
 static dpgl_gen *dpgl_gen_of(const DPGL_PORT *p)
