@@ -212,9 +212,6 @@ DP_RESULT dp_port_create_block(dp_port *p, const dp_security *sec, LUID adapter)
     bool existed;
     DP_RESULT r;
 
-    p->reader = -1;
-    p->held = DP_NO_SLOT;
-    p->begun = DP_NO_SLOT;
     if (!dpb_init(&init, p->width, p->height, (uint32_t)p->format, p->slots,
                   p->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST, p->flags, p->legacy))
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "port geometry out of range");
@@ -427,9 +424,6 @@ DP_RESULT dp_port_open_block(dp_port *p)
     dpb_view v;
     DP_RESULT r;
 
-    p->reader = -1;
-    p->held = DP_NO_SLOT;
-    p->begun = DP_NO_SLOT;
     r = dp_section_map(&section, p->names.ctl, NULL, DP_CTL_SECTION_SIZE, false, NULL, "control block");
     if (r == DP_ERROR_NOT_FOUND)
         return dp_fail(DP_ERROR_NOT_FOUND, "no port named %ls", p->names.display);

@@ -247,14 +247,51 @@ static DP_RESULT dp12_open_shared(const wchar_t *name, REFIID iid, void **out, H
     return DP_OK;
 }
 
+/* A buffer of size bytes in a READBACK or UPLOAD heap, mapped for its lifetime. */
+static HRESULT dp12_copy_buffer(D3D12_HEAP_TYPE type, UINT64 size, ID3D12Resource **out, uint8_t **out_ptr)
+{
+    D3D12_HEAP_PROPERTIES heap = {0};
+    D3D12_RESOURCE_DESC desc = {0};
+    HRESULT hr;
+    heap.Type = type;
+    desc.Dimension = D3D12_RESOURCE_DIMENSION_BUFFER;
+    desc.Width = size;
+    desc.Height = 1;
+    desc.DepthOrArraySize = 1;
+    desc.MipLevels = 1;
+    desc.SampleDesc.Count = 1;
+    desc.Layout = D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
+    hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, D3D12_HEAP_FLAG_NONE, &desc,
+                                              type == D3D12_HEAP_TYPE_READBACK ? D3D12_RESOURCE_STATE_COPY_DEST
+                                                                               : D3D12_RESOURCE_STATE_GENERIC_READ,
+                                              NULL, &IID_ID3D12Resource, (void **)out);
+    return SUCCEEDED(hr) ? ID3D12Resource_Map(*out, 0, NULL, (void **)out_ptr) : hr;
+}
+
+/* A copy queue of its own (a handle's copies never wait behind another's GPU-side
+ * waits), or a closed copy command list and its allocator. */
+static HRESULT dp12_copy_queue(ID3D12CommandQueue **out)
+{
+    D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
+    return ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)out);
+}
+
+static HRESULT dp12_copy_list(ID3D12CommandAllocator **allocator, ID3D12GraphicsCommandList **list)
+{
+    HRESULT hr = ID3D12Device_CreateCommandAllocator(dp12.device, D3D12_COMMAND_LIST_TYPE_COPY,
+                                                     &IID_ID3D12CommandAllocator, (void **)allocator);
+    if (SUCCEEDED(hr))
+        hr = ID3D12Device_CreateCommandList(dp12.device, 0, D3D12_COMMAND_LIST_TYPE_COPY, *allocator, NULL,
+                                            &IID_ID3D12GraphicsCommandList, (void **)list);
+    return SUCCEEDED(hr) ? ID3D12GraphicsCommandList_Close(*list) : hr;
+}
+
 /* The host worker's copy objects: a buffer laid out as the section's rows (readback
  * for a producer, upload for a consumer) and a command list for the copy queue. */
 static DP_RESULT dp12_create_copy_objects(dp12_gen *g, bool producer)
 {
-    D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
-    D3D12_RESOURCE_DESC tex_desc, buf_desc = {0};
-    D3D12_HEAP_PROPERTIES heap = {0};
     const dp_geometry *geo = &g->base.geo;
+    D3D12_RESOURCE_DESC tex_desc;
     UINT64 total = 0;
     HRESULT hr;
 
@@ -267,9 +304,7 @@ static DP_RESULT dp12_create_copy_objects(dp12_gen *g, bool producer)
         return dp_fail_d3d(hr, "CreateFence(copy)");
     if (g->system_ram)
         return DP_OK; /* the worker reads and writes the row-major textures with the CPU */
-    /* A queue per generation: one handle's copies never wait behind another's GPU-side
-     * waits (a consumer's copy waits for its caller's release). */
-    hr = ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)&g->copy_queue);
+    hr = dp12_copy_queue(&g->copy_queue);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "CreateCommandQueue(copy)");
     g->texture[0]->lpVtbl->GetDesc(g->texture[0], &tex_desc);
@@ -277,34 +312,15 @@ static DP_RESULT dp12_create_copy_objects(dp12_gen *g, bool producer)
     if (g->footprint.Footprint.RowPitch != geo->row_pitch)
         return dp_fail(DP_ERROR_DEVICE, "the driver's copy row pitch %u differs from the port's %u",
                        g->footprint.Footprint.RowPitch, geo->row_pitch);
-    heap.Type = producer ? D3D12_HEAP_TYPE_READBACK : D3D12_HEAP_TYPE_UPLOAD;
-    buf_desc.Dimension = D3D12_RESOURCE_DIMENSION_BUFFER;
     /* The footprint's last row is unpadded; the section's is not, and the worker copies
      * whole slots. */
-    buf_desc.Width = (UINT64)geo->row_pitch * geo->height;
-    if (buf_desc.Width < total)
-        buf_desc.Width = total;
-    buf_desc.Height = 1;
-    buf_desc.DepthOrArraySize = 1;
-    buf_desc.MipLevels = 1;
-    buf_desc.SampleDesc.Count = 1;
-    buf_desc.Layout = D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
-    hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, D3D12_HEAP_FLAG_NONE, &buf_desc,
-                                              producer ? D3D12_RESOURCE_STATE_COPY_DEST
-                                                       : D3D12_RESOURCE_STATE_GENERIC_READ,
-                                              NULL, &IID_ID3D12Resource, (void **)&g->buffer);
+    if (total < (UINT64)geo->row_pitch * geo->height)
+        total = (UINT64)geo->row_pitch * geo->height;
+    hr = dp12_copy_buffer(producer ? D3D12_HEAP_TYPE_READBACK : D3D12_HEAP_TYPE_UPLOAD, total, &g->buffer,
+                          &g->buffer_ptr);
     if (FAILED(hr))
-        return dp_fail_d3d(hr, "CreateCommittedResource(copy buffer)");
-    hr = ID3D12Resource_Map(g->buffer, 0, NULL, (void **)&g->buffer_ptr);
-    if (FAILED(hr))
-        return dp_fail_d3d(hr, "Map(copy buffer)");
-    hr = ID3D12Device_CreateCommandAllocator(dp12.device, D3D12_COMMAND_LIST_TYPE_COPY, &IID_ID3D12CommandAllocator,
-                                             (void **)&g->allocator);
-    if (SUCCEEDED(hr))
-        hr = ID3D12Device_CreateCommandList(dp12.device, 0, D3D12_COMMAND_LIST_TYPE_COPY, g->allocator, NULL,
-                                            &IID_ID3D12GraphicsCommandList, (void **)&g->list);
-    if (SUCCEEDED(hr))
-        hr = ID3D12GraphicsCommandList_Close(g->list);
+        return dp_fail_d3d(hr, "creating the copy buffer");
+    hr = dp12_copy_list(&g->allocator, &g->list);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "creating the copy command list");
     return DP_OK;
@@ -973,7 +989,6 @@ static bool dp12_upload_take(dp12_gen *g, void *dst)
 /* The generation's uploader, made at its first upload. */
 static DP_RESULT dp12_upload_start(dp12_gen *g, struct dp12_uploader **out)
 {
-    D3D12_COMMAND_QUEUE_DESC qd = {D3D12_COMMAND_LIST_TYPE_COPY, 0, D3D12_COMMAND_QUEUE_FLAG_NONE, 0};
     D3D12_RESOURCE_DESC desc;
     struct dp12_uploader *u = g->uploader;
     DP_RESULT r = DP_OK;
@@ -992,7 +1007,7 @@ static DP_RESULT dp12_upload_start(dp12_gen *g, struct dp12_uploader **out)
     } else {
         g->texture[0]->lpVtbl->GetDesc(g->texture[0], &desc);
         ID3D12Device_GetCopyableFootprints(dp12.device, &desc, 0, 1, 0, &u->footprint, NULL, NULL, &u->size);
-        hr = ID3D12Device_CreateCommandQueue(dp12.device, &qd, &IID_ID3D12CommandQueue, (void **)&u->queue);
+        hr = dp12_copy_queue(&u->queue);
         if (SUCCEEDED(hr))
             hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&u->fence);
         if (FAILED(hr))
@@ -1012,31 +1027,9 @@ static DP_RESULT dp12_upload_start(dp12_gen *g, struct dp12_uploader **out)
 /* An upload buffer laid out as the texture's copy footprint, and its command list. */
 static DP_RESULT dp12_upload_buffer_make(const struct dp12_uploader *u, dp12_upload_buffer *b)
 {
-    D3D12_HEAP_PROPERTIES heap = {0};
-    D3D12_RESOURCE_DESC desc = {0};
-    D3D12_RANGE none = {0, 0};
-    HRESULT hr;
-    heap.Type = D3D12_HEAP_TYPE_UPLOAD;
-    desc.Dimension = D3D12_RESOURCE_DIMENSION_BUFFER;
-    desc.Width = u->size;
-    desc.Height = 1;
-    desc.DepthOrArraySize = 1;
-    desc.MipLevels = 1;
-    desc.SampleDesc.Count = 1;
-    desc.Layout = D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
-    hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, D3D12_HEAP_FLAG_NONE, &desc,
-                                              D3D12_RESOURCE_STATE_GENERIC_READ, NULL, &IID_ID3D12Resource,
-                                              (void **)&b->buffer);
+    HRESULT hr = dp12_copy_buffer(D3D12_HEAP_TYPE_UPLOAD, u->size, &b->buffer, &b->ptr);
     if (SUCCEEDED(hr))
-        hr = ID3D12Resource_Map(b->buffer, 0, &none, (void **)&b->ptr);
-    if (SUCCEEDED(hr))
-        hr = ID3D12Device_CreateCommandAllocator(dp12.device, D3D12_COMMAND_LIST_TYPE_COPY,
-                                                 &IID_ID3D12CommandAllocator, (void **)&b->allocator);
-    if (SUCCEEDED(hr))
-        hr = ID3D12Device_CreateCommandList(dp12.device, 0, D3D12_COMMAND_LIST_TYPE_COPY, b->allocator, NULL,
-                                            &IID_ID3D12GraphicsCommandList, (void **)&b->list);
-    if (SUCCEEDED(hr))
-        hr = ID3D12GraphicsCommandList_Close(b->list);
+        hr = dp12_copy_list(&b->allocator, &b->list);
     if (FAILED(hr)) {
         dp12_upload_buffer_free(b);
         return dp_fail_d3d(hr, "dp12_upload_bgra: creating an upload buffer");

@@ -71,38 +71,32 @@ void dp_error_process_detach(void)
     }
 }
 
-/* The HRESULT a failure without one of its own stands for. */
+#define DP_HR_WIN32(code) MAKE_HRESULT(SEVERITY_ERROR, FACILITY_WIN32, code)
+
+/* Per DP_RESULT: its name, and the HRESULT a failure without one of its own stands for. */
+static const struct {
+    const char *name;
+    HRESULT hr;
+} dp_results[] = {
+    {"DP_OK", S_OK},
+    {"DP_ERROR_INVALID_ARGUMENT", E_INVALIDARG},
+    {"DP_ERROR_NOT_INITIALIZED", DP_HR_WIN32(ERROR_INVALID_STATE)},
+    {"DP_ERROR_UNSUPPORTED", DXGI_ERROR_UNSUPPORTED},
+    {"DP_ERROR_NAME_IN_USE", DP_HR_WIN32(ERROR_ALREADY_EXISTS)},
+    {"DP_ERROR_NOT_FOUND", DP_HR_WIN32(ERROR_FILE_NOT_FOUND)},
+    {"DP_ERROR_ACCESS_DENIED", E_ACCESSDENIED},
+    {"DP_ERROR_TIMEOUT", DP_HR_WIN32(WAIT_TIMEOUT)},
+    {"DP_ERROR_DISCONNECTED", RPC_E_DISCONNECTED},
+    {"DP_ERROR_BUSY", DP_HR_WIN32(ERROR_BUSY)},
+    {"DP_ERROR_DEVICE", E_FAIL},
+    {"DP_ERROR_OUT_OF_MEMORY", E_OUTOFMEMORY},
+    {"DP_ERROR_INCOMPATIBLE", DP_HR_WIN32(ERROR_INVALID_DATA)},
+};
+_Static_assert(DP_ARRAY_SIZE(dp_results) == DP_ERROR_INCOMPATIBLE + 1, "one entry per DP_RESULT");
+
 static HRESULT dp_hr_of_result(DP_RESULT r)
 {
-    switch (r) {
-    case DP_OK:
-        return S_OK;
-    case DP_ERROR_INVALID_ARGUMENT:
-        return E_INVALIDARG;
-    case DP_ERROR_NOT_INITIALIZED:
-        return HRESULT_FROM_WIN32(ERROR_INVALID_STATE);
-    case DP_ERROR_UNSUPPORTED:
-        return DXGI_ERROR_UNSUPPORTED;
-    case DP_ERROR_NAME_IN_USE:
-        return HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS);
-    case DP_ERROR_NOT_FOUND:
-        return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
-    case DP_ERROR_ACCESS_DENIED:
-        return E_ACCESSDENIED;
-    case DP_ERROR_TIMEOUT:
-        return HRESULT_FROM_WIN32(WAIT_TIMEOUT);
-    case DP_ERROR_DISCONNECTED:
-        return RPC_E_DISCONNECTED;
-    case DP_ERROR_BUSY:
-        return HRESULT_FROM_WIN32(ERROR_BUSY);
-    case DP_ERROR_DEVICE:
-        return E_FAIL;
-    case DP_ERROR_OUT_OF_MEMORY:
-        return E_OUTOFMEMORY;
-    case DP_ERROR_INCOMPATIBLE:
-        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
-    }
-    return E_FAIL;
+    return (unsigned)r < DP_ARRAY_SIZE(dp_results) ? dp_results[r].hr : E_FAIL;
 }
 
 static DP_RESULT dp_fail_va(DP_RESULT r, HRESULT hr, const char *fmt, va_list ap)
@@ -263,27 +257,9 @@ const char *dp_last_error_message(void)
     return rec ? rec->last.message : "";
 }
 
-static const char *const dp_result_names[] = {
-    "DP_OK",
-    "DP_ERROR_INVALID_ARGUMENT",
-    "DP_ERROR_NOT_INITIALIZED",
-    "DP_ERROR_UNSUPPORTED",
-    "DP_ERROR_NAME_IN_USE",
-    "DP_ERROR_NOT_FOUND",
-    "DP_ERROR_ACCESS_DENIED",
-    "DP_ERROR_TIMEOUT",
-    "DP_ERROR_DISCONNECTED",
-    "DP_ERROR_BUSY",
-    "DP_ERROR_DEVICE",
-    "DP_ERROR_OUT_OF_MEMORY",
-    "DP_ERROR_INCOMPATIBLE",
-};
-_Static_assert(DP_ARRAY_SIZE(dp_result_names) == DP_ERROR_INCOMPATIBLE + 1,
-               "one name per DP_RESULT");
-
 const char *dp_result_string(DP_RESULT r)
 {
-    if ((unsigned)r >= DP_ARRAY_SIZE(dp_result_names))
+    if ((unsigned)r >= DP_ARRAY_SIZE(dp_results))
         return "DP_RESULT(?)";
-    return dp_result_names[r];
+    return dp_results[r].name;
 }

@@ -443,16 +443,28 @@ static bool dpgl_current(const DPGL_PORT *p)
     return p->gl.GetCurrentContext && p->gl.GetCurrentContext() == p->context;
 }
 
+/* The entry points of the context current on this thread, which must offer GL 4.4's
+ * buffer storage and sync objects; *out_context (optional) gets the context. */
+static DP_RESULT dpgl_bind(dpgl_gl *gl, HGLRC *out_context, const char *fn)
+{
+    HGLRC context = dpgl_load(gl) ? gl->GetCurrentContext() : NULL;
+    if (!context)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: no WGL context is current on this thread", fn);
+    if (!dpgl_load_context(gl))
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: the current context lacks GL 4.4 buffer storage or sync objects (%s)",
+                       fn, (const char *)gl->GetString(GL_VERSION));
+    if (out_context)
+        *out_context = context;
+    return DP_OK;
+}
+
 /* Binds a port record to the context current on this thread: entry points, magic. */
 static DP_RESULT dpgl_setup(dp_port *base)
 {
     DPGL_PORT *p = (DPGL_PORT *)base;
-    if (!dpgl_load(&p->gl) || !(p->context = p->gl.GetCurrentContext()))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: no WGL context is current on this thread",
-                       base->producer ? "dpgl_create" : "dpgl_open");
-    if (!dpgl_load_context(&p->gl))
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: the current context lacks GL 4.4 buffer storage or sync objects (%s)",
-                       base->producer ? "dpgl_create" : "dpgl_open", (const char *)p->gl.GetString(GL_VERSION));
+    DP_RESULT r = dpgl_bind(&p->gl, &p->context, base->producer ? "dpgl_create" : "dpgl_open");
+    if (r != DP_OK)
+        return r;
     if (!base->producer) {
         p->ready = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
         if (!p->ready)
@@ -540,15 +552,8 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: DP_PORT_SYSTEM_RAM is for the D3D12 core");
         return NULL;
     }
-    if (!dpgl_load(&gl) || !gl.GetCurrentContext()) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_create: no WGL context is current on this thread");
+    if (dpgl_bind(&gl, NULL, "dpgl_create") != DP_OK)
         return NULL;
-    }
-    if (!dpgl_load_context(&gl)) {
-        dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_create: the current context lacks GL 4.4 buffer storage or sync objects "
-                                      "(%s)", (const char *)gl.GetString(GL_VERSION));
-        return NULL;
-    }
     /* INTEROP where the context and the driver can; COPY on the host transport otherwise. */
     dp_error_save(&saved);
     if (desc->transport != DP_TRANSPORT_HOST && dpgl_interop_available(&gl) && dp11_init()) {
@@ -574,13 +579,11 @@ DPGL_PORT *dpgl_open(const wchar_t *name)
                 DPN_MAX_BASE);
         return NULL;
     }
-    if (!dpgl_load(&gl) || !gl.GetCurrentContext()) {
-        dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_open: no WGL context is current on this thread");
+    if (dpgl_bind(&gl, NULL, "dpgl_open") != DP_OK)
         return NULL;
-    }
     /* A GPU-transport port is bound through interop where the context offers it. */
     dp_error_save(&saved);
-    if (dpgl_load_context(&gl) && dpgl_interop_available(&gl) && dp11_init()) {
+    if (dpgl_interop_available(&gl) && dp11_init()) {
         DP_HANDLE dx = dp11_open_port(name);
         if (dx && dp_get_transport(dx) == DP_TRANSPORT_GPU)
             return dpgl_interop_port(false, dx);
