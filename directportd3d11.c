@@ -101,7 +101,6 @@ static struct {
     ID3D12Device *resolver;         /* opens names to NT handles; made at the first GPU open */
 } dp11 = {.lock = SRWLOCK_INIT};
 
-static const dp_host_ops dp11_host_ops;
 
 /* ---- Device ------------------------------------------------------------------------- */
 
@@ -461,7 +460,7 @@ static DP_RESULT dp11_build_host(dp11_gen *g, const dp_security *sec)
     for (i = 0; i < staging && r == DP_OK; i++)
         r = dp11_create_staging(geo, producer ? D3D11_CPU_ACCESS_READ : D3D11_CPU_ACCESS_WRITE, &g->staging[i]);
     if (r == DP_OK)
-        r = dp_host_start(&g->base, sec, &dp11_host_ops);
+        r = dp_host_start(&g->base, sec);
     return r;
 }
 
@@ -917,7 +916,5 @@ static bool dp11_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
     SetEvent(p->event);
     return true;
 }
-
-static const dp_host_ops dp11_host_ops = {dp11_host_wait_local, dp11_host_readback, dp11_host_upload};
 
 static const dp_backend dp11_backend = {DP_BACKEND_D3D(dp11, DP_KIND_D3D11, "D3D11"), .arm_wait = dp11_arm_wait};

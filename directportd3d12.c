@@ -75,7 +75,6 @@ static struct {
 } dp12 = {SRWLOCK_INIT, NULL, -1};
 
 static const dp_backend dp12_backend;
-static const dp_host_ops dp12_host_ops;
 
 /* dp12_upload_bgra's, with the reference's extras at the end of this file. */
 static void dp12_upload_release(dp12_gen *g);
@@ -419,7 +418,7 @@ static DP_RESULT dp12_gen_build(dp_port *p, dp_gen *gen, const dp_security *sec)
     if (r == DP_OK)
         r = dp12_create_copy_objects(g, p->producer);
     if (r == DP_OK)
-        r = dp_host_start(&g->base, sec, &dp12_host_ops);
+        r = dp_host_start(&g->base, sec);
     return r;
 }
 
@@ -838,8 +837,6 @@ static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
     memcpy(g->buffer_ptr, src, size);
     return dp12_host_record(g, texture, true) && dp12_host_submit(g, p->release_fence, free_at, p->local_fence, value);
 }
-
-static const dp_host_ops dp12_host_ops = {dp12_host_wait_local, dp12_host_readback, dp12_host_upload};
 
 /* ---- The reference's extras ------------------------------------------------------------------ */
 /*

@@ -31,7 +31,7 @@ struct dp_host {
     dp_host_job jobs[DP_HOST_JOBS];
     uint32_t head, count;
     uint32_t busy;          /* producer: slots with a readback queued or running */
-    const dp_host_ops *ops;
+    const dp_backend *ops;  /* the port's backend: its host_* members */
 };
 
 uint8_t *dp_host_slot(dp_host *h, uint32_t slot)
@@ -121,13 +121,13 @@ static bool dp_host_run_job(dp_host *h)
     if (p->producer) {
         uint64_t done = 0;
         while (done < j.frame && !dp_host_stopping(h))
-            done = h->ops->wait_local(h->gen, j.frame - 1, h->kick);
-        if (done >= j.frame && h->ops->readback(h->gen, j.texture, dp_host_slot(h, j.slot))) {
+            done = h->ops->host_wait_local(h->gen, j.frame - 1, h->kick);
+        if (done >= j.frame && h->ops->host_readback(h->gen, j.texture, dp_host_slot(h, j.slot))) {
             dp_stats_copied(h->slot_size);
             dp_ring_publish(p, j.slot, j.frame);
         }
     } else {
-        if (h->ops->upload(h->gen, j.texture, dp_host_slot(h, j.slot), j.frame))
+        if (h->ops->host_upload(h->gen, j.texture, dp_host_slot(h, j.slot), j.frame))
             dp_stats_copied(h->slot_size);
         /* The pixels are in the handle's own texture now: the section slot is free. */
         dp_ring_unclaim(p, p->reader, j.slot);
@@ -154,7 +154,7 @@ static bool dp_host_slot0_claimed(const dp_host *h)
 /* Legacy producer: publish whatever the local fence reached, from texture 0. */
 static void dp_host_follow_producer(dp_host *h, uint64_t *last)
 {
-    uint64_t v = h->ops->wait_local(h->gen, *last, h->kick);
+    uint64_t v = h->ops->host_wait_local(h->gen, *last, h->kick);
     /* Slot 0 is the only one a legacy producer writes: while a consumer copies it out,
      * this thread (never the caller's) waits, so no consumer gets a torn frame. A claim
      * a dead consumer left is reclaimed by the ring after a second. */
@@ -167,7 +167,7 @@ static void dp_host_follow_producer(dp_host *h, uint64_t *last)
     if (v > *last && !h->frame_mode && !dp_host_stopping(h)) {
         /* Pixels the CPU wrote through a map are already in the section. */
         bool ok = InterlockedExchange(&h->cpu_written, 0) ||
-                  h->ops->readback(h->gen, 0, dp_host_slot(h, 0));
+                  h->ops->host_readback(h->gen, 0, dp_host_slot(h, 0));
         if (ok) {
             dp_ring_publish(h->port, 0, v);
             *last = v;
@@ -190,7 +190,7 @@ static void dp_host_follow_consumer(dp_host *h)
               dp_ring_claim(p, h->gen->geo.slots, h->followed, &slot, &frame) == DP_OK;
     bool uploaded = false;
     if (claimed) {
-        uploaded = h->ops->upload(h->gen, 0, dp_host_slot(h, slot), frame);
+        uploaded = h->ops->host_upload(h->gen, 0, dp_host_slot(h, slot), frame);
         if (uploaded) {
             dp_stats_copied(h->slot_size);
             h->followed = frame;
@@ -226,7 +226,7 @@ static DWORD WINAPI dp_host_main(void *arg)
     return 0;
 }
 
-DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec, const dp_host_ops *ops)
+DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec)
 {
     wchar_t name[DPN_LEN];
     dp_port *p = g->port;
@@ -237,7 +237,7 @@ DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec, const dp_host_ops *op
     g->host = h;
     h->port = p;
     h->gen = g;
-    h->ops = ops;
+    h->ops = p->backend;
     h->slot_size = (uint64_t)g->geo.row_pitch * g->geo.height;
     InitializeSRWLock(&h->lock);
     InitializeSRWLock(&h->follow);

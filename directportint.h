@@ -352,6 +352,15 @@ struct dp_backend {
      * sets when one arrives. */
     DP_RESULT (*take_ready)(dp_port *p, uint32_t *out_slot, uint64_t *out_frame);
     HANDLE (*ready_event)(dp_port *p);
+    /* The host transport's worker (directporthost.c) calls these, on its own thread. */
+    /* Producer: block until the local fence is beyond `after` or kick is signalled;
+     * return the fence's value then. */
+    uint64_t (*host_wait_local)(dp_gen *g, uint64_t after, HANDLE kick);
+    /* Producer: copy local texture `texture` into dst (row_pitch × height bytes). */
+    bool (*host_readback)(dp_gen *g, uint32_t texture, void *dst);
+    /* Consumer: copy src into local texture `texture`, then move the local fence to value.
+     * false: not now (the worker waits for dp_host_kick before it tries again). */
+    bool (*host_upload)(dp_gen *g, uint32_t texture, const void *src, uint64_t value);
 };
 
 /* A zeroed port record of b's size for one side. */
@@ -459,7 +468,8 @@ dp_gen *dp_engine_gen(const dp_backend *b, DP_HANDLE h, const char *fn);
     .teardown = prefix##_teardown, .open_external = prefix##_open_external, .gen_build = prefix##_gen_build,  \
     .gen_free = prefix##_gen_free, .fence_value = prefix##_fence_value, .fence_arm = prefix##_fence_arm,      \
     .slot_texture = prefix##_slot_texture, .end_frame = prefix##_end_frame_api, .consume = prefix##_consume,  \
-    .release = prefix##_release_api
+    .release = prefix##_release_api, .host_wait_local = prefix##_host_wait_local,                             \
+    .host_readback = prefix##_host_readback, .host_upload = prefix##_host_upload
 
 /* The committed generation's worker, NULL on the GPU transport. */
 static inline dp_host *dp_port_host(const dp_port *p) { return p->gen ? p->gen->host : NULL; }
@@ -509,22 +519,13 @@ void dp_registry_remove(dp_port *p);
  * Before the first frame-protocol call a handle's worker follows the legacy API
  * instead: a producer's worker reads texture 0 back into slot 0 whenever the local
  * fence moves; a consumer's uploads each newer frame into texture 0.
- * The backend (one per core) does the device work the worker asks for.
+ * The backend's host_* members do the device work the worker asks for.
  */
-typedef struct {
-    /* Producer: block until the local fence is beyond `after` or kick is signalled;
-     * return the fence's value then. */
-    uint64_t (*wait_local)(dp_gen *g, uint64_t after, HANDLE kick);
-    /* Producer: copy local texture `texture` into dst (row_pitch × height bytes). */
-    bool (*readback)(dp_gen *g, uint32_t texture, void *dst);
-    /* Consumer: copy src into local texture `texture`, then move the local fence to value.
-     * false: not now (the worker waits for dp_host_kick before it tries again). */
-    bool (*upload)(dp_gen *g, uint32_t texture, const void *src, uint64_t value);
-} dp_host_ops;
 
 /* Creates (producer, sec given) or opens (consumer, sec NULL) the pixel section of
- * g's generation, then starts its worker, which calls ops with g (g->host is set). */
-DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec, const dp_host_ops *ops);
+ * g's generation, then starts its worker, which calls the backend's host_* members
+ * with g (g->host is set). */
+DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec);
 /* Stops and joins the worker (queued jobs are dropped), unmaps and closes. Safe on NULL. */
 void dp_host_destroy(dp_host *h);
 /* Pointer to slot's pixels in the section. */

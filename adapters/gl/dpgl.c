@@ -131,7 +131,6 @@ struct DPGL_PORT {
 };
 
 static const dp_backend dpgl_backend;
-static const dp_host_ops dpgl_host_ops;
 
 /* ---- Entry points and state ------------------------------------------------------------ */
 
@@ -702,7 +701,7 @@ static DP_RESULT dpgl_gen_build(dp_port *base, dp_gen *gen, const dp_security *s
     r = dpgl_make_buffers(p, g);
     dpgl_restore(&p->gl, &s);
     if (r == DP_OK)
-        r = dp_host_start(&g->base, sec, &dpgl_host_ops);
+        r = dp_host_start(&g->base, sec);
     /* A producer queues only frame jobs (the legacy follow mode reads texture 0, which
      * GL has not); a consumer's worker follows the port and prefetches each frame. */
     if (r == DP_OK && base->producer)
@@ -1157,8 +1156,6 @@ static bool dpgl_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
     return true;
 }
 
-static const dp_host_ops dpgl_host_ops = {dpgl_host_wait_local, dpgl_host_readback, dpgl_host_upload};
-
 static const dp_backend dpgl_backend = {
     .kind = DP_KIND_GL,
     .api = "GL",
@@ -1182,4 +1179,7 @@ static const dp_backend dpgl_backend = {
     .release = dpgl_release_api,
     .take_ready = dpgl_take_ready,
     .ready_event = dpgl_ready_event,
+    .host_wait_local = dpgl_host_wait_local,
+    .host_readback = dpgl_host_readback,
+    .host_upload = dpgl_host_upload,
 };
