@@ -161,46 +161,46 @@ static void dp_block_set_producer(dpb_block *b, LUID adapter)
     b->qpc_frequency = (uint64_t)freq.QuadPart;
 }
 
-/* Starts a change of the fields the generation guards: odd until dp_block_end_change. */
-static void dp_block_begin_change(dpb_block *b)
-{
-    InterlockedIncrement((volatile LONG *)&b->generation);
-}
-
 static uint32_t dp_block_end_change(dpb_block *b)
 {
     return (uint32_t)InterlockedIncrement((volatile LONG *)&b->generation);
 }
 
-/* The name exists: take it over if its producer is gone, else NAME_IN_USE. */
+/* The name exists: take it over if its producer is gone, else NAME_IN_USE. A block that
+ * fails validation (a producer killed in the middle of a change, or a vandal) is taken
+ * over too once the process it names is gone: its name must not die with it. */
 static DP_RESULT dp_port_take_over(dp_port *p, LUID adapter)
 {
     dpb_block *b = p->block;
+    dpb_block init;
     dpb_view v;
-    uint32_t bpp;
+    bool valid = dpb_validate(b, DP_CTL_SECTION_SIZE, &v, NULL);
+    uint32_t pid = valid ? v.producer_pid : b->producer_pid, generation;
+    uint64_t start = valid ? v.producer_start_time : b->producer_start_time;
 
-    if (!dpb_validate(b, DP_CTL_SECTION_SIZE, &v, NULL) ||
-        dp_process_alive(v.producer_pid, v.producer_start_time) || v.legacy != (uint32_t)p->legacy ||
-        (v.transport == DPB_TRANSPORT_GPU && p->legacy))
+    if (dp_process_alive(pid, start) || (valid && (v.legacy != (uint32_t)p->legacy ||
+                                                   (v.transport == DPB_TRANSPORT_GPU && p->legacy))))
         return dp_fail(DP_ERROR_NAME_IN_USE, "a port named %ls exists already", p->names.display);
-    /* The old producer is gone and its consumers still hold the name: carry on under a
-     * new generation. Frame values go on from the old ones, so they stay monotonic. */
-    dpb_format_info((uint32_t)p->format, NULL, &bpp);
-    dp_block_begin_change(b);
-    b->format = (uint32_t)p->format;
-    b->bytes_per_pixel = bpp;
-    b->slot_count = p->slots;
-    b->transport = p->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST;
-    b->flags = p->flags;
-    dpb_set_size(b, p->width, p->height);
-    dp_block_set_producer(b, adapter);
-    b->latest = 0;
-    memset((void *)b->slot, 0, sizeof(b->slot));
-    for (uint32_t i = 0; i < DPB_MAX_READERS; i++)
-        b->reader[i].claim = 0;
+    /* Its consumers still hold the name: carry on under a new generation, the block
+     * rewritten whole from this producer's values. Frame values go on from the old ones
+     * (the notify section keeps them), so they stay monotonic. */
+    generation = b->generation | 1u;
+    InterlockedExchange((volatile LONG *)&b->generation, (LONG)generation);
+    dpb_init(&init, p->width, p->height, (uint32_t)p->format, p->slots,
+             p->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST, p->flags, p->legacy);
+    dp_block_set_producer(&init, adapter);
+    init.generation = generation;
+    for (uint32_t i = 0; i < DPB_MAX_READERS; i++) {
+        init.reader[i].pid = b->reader[i].pid;
+        init.reader[i].start_time = b->reader[i].start_time;
+    }
+    memcpy((uint8_t *)b + sizeof(b->magic), (const uint8_t *)&init + sizeof(init.magic),
+           sizeof(init) - sizeof(init.magic));
+    InterlockedExchange((volatile LONG *)&b->generation, (LONG)generation);
+    b->magic = DPB_MAGIC;
     /* Left odd until dp_port_publish_block: consumers wait while the new generation's
      * objects are made. */
-    p->generation = b->generation + 1;
+    p->generation = generation + 1;
     p->publish = DP_PUBLISH_GENERATION;
     return DP_OK;
 }
@@ -377,7 +377,7 @@ void dp_port_publish_block(dp_port *p)
 }
 
 /* The block's fields, validated, retrying (briefly) while a change is under way. */
-static DP_RESULT dp_port_read_block(const dp_port *p, dp_geometry *out, dpb_view *view)
+static DP_RESULT dp_port_read_block(const dp_port *p, int max_tries, dp_geometry *out, dpb_view *view)
 {
     const char *why = NULL;
     uint32_t dxgi;
@@ -385,9 +385,11 @@ static DP_RESULT dp_port_read_block(const dp_port *p, dp_geometry *out, dpb_view
     for (int tries = 0;; tries++) {
         if (dpb_validate(p->block, DP_CTL_SECTION_SIZE, view, &why) && p->block->generation == view->generation)
             break;
-        if (tries > 100 || (why && strcmp(why, "changing")))
-            return dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls is invalid: %s", p->names.display,
-                           why ? why : "changing");
+        if (why && strcmp(why, "changing"))
+            return dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls is invalid: %s", p->names.display, why);
+        /* A change under way: the caller waits (within its timeout) and looks again. */
+        if (tries >= max_tries)
+            return dp_fail(DP_ERROR_TIMEOUT, "the control block of %ls is being changed", p->names.display);
         Sleep(tries < 10 ? 0 : 1);
     }
     dpb_format_info(view->format, &dxgi, NULL);
@@ -434,7 +436,9 @@ DP_RESULT dp_port_open_block(dp_port *p)
     /* The creator stores the magic last: a zero magic is a port still being made. */
     if (p->block->magic == 0)
         return dp_fail(DP_ERROR_NOT_FOUND, "the port %ls is still being created", p->names.display);
-    r = dp_port_read_block(p, &geo, &v);
+    r = dp_port_read_block(p, 200, &geo, &v);
+    if (r == DP_ERROR_TIMEOUT)
+        r = dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls stayed in a change", p->names.display);
     if (r == DP_OK)
         dp_port_set_geometry(p, &geo);
     if (r == DP_OK)
@@ -450,7 +454,7 @@ DP_RESULT dp_port_read_change(const dp_port *p, dp_geometry *out, bool *moved)
     *moved = p->block && p->block->generation != p->generation;
     if (!*moved)
         return DP_OK;
-    return dp_port_read_block(p, out, &v);
+    return dp_port_read_block(p, 5, out, &v);
 }
 
 DP_RESULT dp_port_follow_producer(dp_port *p)

@@ -198,12 +198,12 @@ static DP_HANDLE dp_engine_finish(dp_port *p, DP_RESULT r)
     DP_HANDLE h = NULL;
     if (r == DP_OK)
         h = dp_handle_add(p->kind, p);
-    if (!h) {
-        dp_engine_destroy(p);
-        return NULL;
+    if (h && p->producer && p->block && dp_registry_add(p) != DP_OK) {
+        dp_handle_take(h, p->kind, "create");
+        h = NULL;
     }
-    if (p->producer && p->block)
-        dp_registry_add(p);
+    if (!h)
+        dp_engine_destroy(p);
     return h;
 }
 
@@ -506,31 +506,38 @@ DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uin
 
 /* ---- Consumer ---------------------------------------------------------------------------- */
 
-/* Consumer: moves to the block's generation if it moved (a resize, a new producer). */
+/* Consumer: moves to the block's generation if it moved (a resize, a new producer).
+ * DP_ERROR_TIMEOUT while the block is being changed by a live producer. */
 static DP_RESULT dp_engine_follow(dp_port *p)
 {
-    dp_geometry geo;
-    bool moved = false;
-    dp_gen *g;
-    DP_RESULT r = dp_port_read_change(p, &geo, &moved);
-    if (r != DP_OK)
-        return r;
-    if (!moved)
-        return dp_port_check_producer(p);
-    /* The new generation's worker waits on the producer's process from its first
-     * moment: the block's producer first. */
-    r = dp_port_follow_producer(p);
-    if (r != DP_OK)
-        return r;
-    g = dp_engine_build_gen(p, &geo, NULL);
-    if (!g)
-        return dp_last_error();
-    dp_engine_drop_gen(p, p->gen);
-    /* Claims of the old generation's slots mean nothing in the new one. */
-    dp_engine_drop_pending(p);
-    p->gen = g;
-    dp_port_set_geometry(p, &geo);
-    return DP_OK;
+    for (;;) {
+        dp_geometry geo;
+        bool moved = false;
+        dp_gen *g;
+        DP_RESULT r = dp_port_read_change(p, &geo, &moved);
+        /* A block that stays odd or broken after its producer died is a disconnect. */
+        if (r != DP_OK)
+            return dp_port_check_producer(p) == DP_ERROR_DISCONNECTED ? DP_ERROR_DISCONNECTED : r;
+        if (!moved)
+            return dp_port_check_producer(p);
+        /* The new generation's worker waits on the producer's process from its first
+         * moment: the block's producer first. */
+        r = dp_port_follow_producer(p);
+        if (r != DP_OK)
+            return r;
+        g = dp_engine_build_gen(p, &geo, NULL);
+        /* Its objects may have gone already under a producer that resized again: look again. */
+        if (!g && p->block->generation != geo.generation)
+            continue;
+        if (!g)
+            return dp_last_error();
+        dp_engine_drop_gen(p, p->gen);
+        /* Claims of the old generation's slots mean nothing in the new one. */
+        dp_engine_drop_pending(p);
+        p->gen = g;
+        dp_port_set_geometry(p, &geo);
+        return DP_OK;
+    }
 }
 
 /* Consumer: claims the newest frame beyond the last acquired (or, for a prefetching
@@ -571,22 +578,26 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
     for (;;) {
         uint64_t seen = dp_port_published(p);
         uint32_t remaining;
+        bool changing;
         r = dp_engine_follow(p);
-        if (r != DP_OK)
-            return r;
-        /* A prefetching worker follows the port by itself; others copy only on request. */
-        if (dp_port_host(p) && !b->take_ready)
-            dp_host_enter_frame_mode(dp_port_host(p));
-        r = dp_engine_take(p, &slot, &frame);
-        if (r == DP_OK)
-            break;
+        changing = r == DP_ERROR_TIMEOUT;
+        if (r == DP_OK) {
+            /* A prefetching worker follows the port by itself; others copy only on request. */
+            if (dp_port_host(p) && !b->take_ready)
+                dp_host_enter_frame_mode(dp_port_host(p));
+            r = dp_engine_take(p, &slot, &frame);
+            if (r == DP_OK)
+                break;
+        }
         if (r != DP_ERROR_TIMEOUT)
             return r;
         remaining = dp_remaining_ms(start, timeout_ms);
         if (!remaining)
             return dp_fail(DP_ERROR_TIMEOUT, "%s: no new frame on %ls within %u ms", fn, p->names.display,
                            timeout_ms);
-        if (b->take_ready)
+        if (changing)
+            r = dp_wait_event(p, p->wait_event, remaining < 10 ? remaining : 10);
+        else if (b->take_ready)
             /* Short slices: a resize or a restarted producer is noticed between them. */
             r = dp_wait_event(p, b->ready_event(p), remaining < 50 ? remaining : 50);
         else

@@ -218,7 +218,7 @@ void dp_port_publish_block(dp_port *p);
 DP_RESULT dp_port_open_block(dp_port *p);
 /* Consumer: the block's current geometry, validated, when its generation differs from
  * p's (*moved true); p is not changed. DP_ERROR_INCOMPATIBLE for a block that fails
- * validation. */
+ * validation, DP_ERROR_TIMEOUT while a change is under way (look again later). */
 DP_RESULT dp_port_read_change(const dp_port *p, dp_geometry *out, bool *moved);
 /* Consumer: (re)opens the process of the block's producer for disconnect detection. */
 DP_RESULT dp_port_follow_producer(dp_port *p);
@@ -501,8 +501,10 @@ void dp_ring_leave(dp_port *p);
 
 /* ---- Discovery (directportregistry.c) ----------------------------------------------- */
 
-/* Lists p (a producer) in its namespace's registry, or removes it. */
-void dp_registry_add(dp_port *p);
+/* Lists p (a producer) in its namespace's registry, or removes it. DP_ERROR_OUT_OF_MEMORY
+ * when the registry is full of live ports (the create fails); a registry that cannot be
+ * reached is no error (discovery is a convenience). */
+DP_RESULT dp_registry_add(dp_port *p);
 void dp_registry_remove(dp_port *p);
 
 /* ---- Host transport (directporthost.c) ------------------------------------------------ */

@@ -10,7 +10,7 @@
  */
 #include "directportint.h"
 
-#define DP_REGISTRY_ENTRIES 256u
+#define DP_REGISTRY_ENTRIES 1024u
 #define DP_REGISTRY_MAGIC 0x3247455254504450ull /* "DPTREG2" */
 
 typedef struct {
@@ -23,6 +23,8 @@ typedef struct {
 
 typedef struct {
     uint64_t magic;
+    uint32_t next;              /* where the next free entry is looked for first (a hint) */
+    uint32_t reserved;
     dp_registry_entry entry[DP_REGISTRY_ENTRIES];
 } dp_registry;
 
@@ -89,27 +91,47 @@ static void dp_registry_unlock(dp_registry_view *v, HANDLE *keep)
     dp_close_handle(&v->mutex);
 }
 
-void dp_registry_add(dp_port *p)
+/* A free entry (or this port's own from an earlier producer), looked for from the hint
+ * on; entries of dead processes are swept only when none is free, so registering costs
+ * no process checks until the table fills. NULL when it is full of live ports. */
+static dp_registry_entry *dp_registry_free_entry(dp_registry *t, const wchar_t *ctl)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t n = 0; n < DP_REGISTRY_ENTRIES; n++) {
+            uint32_t i = (t->next + n) % DP_REGISTRY_ENTRIES;
+            dp_registry_entry *e = &t->entry[i];
+            if (!e->pid || !wcsncmp(e->ctl, ctl, DPN_LEN) || (pass && !dp_process_alive(e->pid, e->start_time))) {
+                t->next = (i + 1) % DP_REGISTRY_ENTRIES;
+                return e;
+            }
+        }
+    }
+    return NULL;
+}
+
+DP_RESULT dp_registry_add(dp_port *p)
 {
     dp_registry_view v;
-    dp_registry_entry *free_entry = NULL;
-    if (!p->block || !dp_registry_lock(&v, (p->flags & DP_PORT_GLOBAL) != 0, true))
-        return;
-    for (uint32_t i = 0; i < DP_REGISTRY_ENTRIES && !free_entry; i++) {
-        dp_registry_entry *e = &v.table->entry[i];
-        if (!e->pid || !dp_process_alive(e->pid, e->start_time) || !wcscmp(e->ctl, p->names.ctl))
-            free_entry = e;
-    }
-    if (free_entry) {
-        free_entry->pid = 0;
-        wcsncpy(free_entry->ctl, p->names.ctl, DPN_LEN - 1);
-        wcsncpy(free_entry->display, p->names.display, DPN_LEN - 1);
-        free_entry->legacy = p->legacy;
-        free_entry->start_time = p->block->producer_start_time;
-        free_entry->pid = GetCurrentProcessId();
+    dp_registry_entry *e;
+    bool global = (p->flags & DP_PORT_GLOBAL) != 0;
+    /* Discovery is a convenience: a registry that cannot be reached does not fail a create. */
+    if (!p->block || !dp_registry_lock(&v, global, true))
+        return DP_OK;
+    e = dp_registry_free_entry(v.table, p->names.ctl);
+    if (e) {
+        e->pid = 0;
+        wcsncpy(e->ctl, p->names.ctl, DPN_LEN - 1);
+        wcsncpy(e->display, p->names.display, DPN_LEN - 1);
+        e->legacy = p->legacy;
+        e->start_time = p->block->producer_start_time;
+        e->pid = GetCurrentProcessId();
         p->registered = true;
     }
     dp_registry_unlock(&v, p->registered ? &p->registry_section : NULL);
+    if (!e)
+        return dp_fail(DP_ERROR_OUT_OF_MEMORY, "the %s discovery registry is full: %u live ports",
+                       global ? "global" : "session", DP_REGISTRY_ENTRIES);
+    return DP_OK;
 }
 
 void dp_registry_remove(dp_port *p)
