@@ -154,25 +154,36 @@ static bool dp_host_slot0_claimed(const dp_host *h)
 /* Legacy producer: publish whatever the local fence reached, from texture 0. */
 static void dp_host_follow_producer(dp_host *h, uint64_t *last)
 {
+    volatile LONG64 *latest = (volatile LONG64 *)&h->port->block->latest;
     uint64_t v = h->ops->host_wait_local(h->gen, *last, h->kick);
-    /* Slot 0 is the only one a legacy producer writes: while a consumer copies it out,
-     * this thread (never the caller's) waits, so no consumer gets a torn frame. A claim
-     * a dead consumer left is reclaimed by the ring after a second. */
-    for (int spins = 0; v > *last && dp_host_slot0_claimed(h) && !h->frame_mode && !dp_host_stopping(h); spins++) {
+    LONG64 was;
+    bool published = false;
+    if (v <= *last || h->frame_mode || dp_host_stopping(h))
+        return;
+    /* Slot 0 is the only one a legacy producer writes, in place. Its frame is withdrawn
+     * first: a consumer that claimed it before still holds its claim (claims are made,
+     * then latest is read again), one that comes after finds no frame. Then this thread
+     * (never the caller's) waits for the claims to go, so no consumer gets a torn frame
+     * or one frame's pixels under another's value. A claim a dead consumer left is
+     * reclaimed after a second. */
+    was = InterlockedExchange64(latest, 0);
+    for (int spins = 0; dp_host_slot0_claimed(h) && !h->frame_mode && !dp_host_stopping(h); spins++) {
         if (spins == 1000)
             dp_ring_reclaim_dead(h->port);
         Sleep(1);
     }
     AcquireSRWLockShared(&h->follow);
-    if (v > *last && !h->frame_mode && !dp_host_stopping(h)) {
+    if (!h->frame_mode && !dp_host_stopping(h)) {
         /* Pixels the CPU wrote through a map are already in the section. */
-        bool ok = InterlockedExchange(&h->cpu_written, 0) ||
-                  h->ops->host_readback(h->gen, 0, dp_host_slot(h, 0));
-        if (ok) {
+        published = InterlockedExchange(&h->cpu_written, 0) || h->ops->host_readback(h->gen, 0, dp_host_slot(h, 0));
+        if (published) {
             dp_ring_publish(h->port, 0, v);
             *last = v;
         }
     }
+    /* Nothing new went into the slot: its frame is back. */
+    if (!published)
+        InterlockedCompareExchange64(latest, was, 0);
     ReleaseSRWLockShared(&h->follow);
 }
 

@@ -145,8 +145,12 @@ DP_TEST(hostile_generation_without_objects_stops_frames_not_the_port)
         ok(GetTickCount64() - start < 350, "that acquire took %llu ms", (unsigned long long)(GetTickCount64() - start));
     }
     *b.generation = real;
+    /* The producer has its slots: none is held by the consumer (a slot still being copied
+     * out by the host worker is a moment's BUSY, no more). */
     for (int i = 0; i < 5; i++) {
-        r = hostile_publish(&g, prod, &frame);
+        ULONGLONG start = GetTickCount64();
+        while ((r = hostile_publish(&g, prod, &frame)) == DP_ERROR_BUSY && GetTickCount64() - start < 2000)
+            Sleep(5);
         ok(r == DP_OK, "publish %d after the failed follows: %s (%s)", i, dp_result_string(r), dp_last_error_message());
     }
     /* The port is whole again: the same consumer takes the newest frame. */
@@ -320,5 +324,250 @@ DP_TEST(hostile_more_ports_than_the_old_registry_all_listed)
         dp12_close(h[i]);
     free(h);
     free(infos);
+    dp12_shutdown();
+}
+
+/* ---- Storms ---------------------------------------------------------------------------- */
+
+/* The resize storm's sizes: a frame's size follows from its value, so a consumer tells a
+ * stale or mis-sized frame from a good one. */
+static const uint32_t hostile_sizes[3][2] = {{64, 64}, {320, 180}, {160, 96}};
+
+static const uint32_t *hostile_size_of(uint64_t frame)
+{
+    return hostile_sizes[((frame - 1) / 5) % 3];
+}
+
+/* argv: role, port name, last frame. Acquires until the last frame, checking that each
+ * frame has its own size and pattern and that frames only move forward. */
+DP_CHILD(hostile_storm_consumer)
+{
+    DP_HANDLE cons = NULL;
+    uint64_t last, seen = 0;
+    long frames = 0;
+    tu_gpu g;
+    if (argc < 3 || !dp12_init() || !tu_gpu_init(&g))
+        return 2;
+    last = wcstoull(argv[2], NULL, 10);
+    for (ULONGLONG start = GetTickCount64(); !cons && GetTickCount64() - start < 20000; Sleep(10))
+        cons = dp12_open_port(argv[1]);
+    if (!ok(cons != NULL, "open: %s", dp_last_error_message()))
+        return 1;
+    while (seen < last && !dptest_failures()) {
+        uint64_t frame = 0;
+        const uint32_t *size;
+        DP_PORT_INFO info;
+        DP_RESULT r = dp12_acquire_frame(cons, g.queue, 10000, &(ID3D12Resource *){NULL}, &frame);
+        if (!ok(r == DP_OK, "acquire after frame %llu: %s (%s)", (unsigned long long)seen, dp_result_string(r),
+                dp_last_error_message()))
+            break;
+        dp12_release_frame(cons, g.queue);
+        size = hostile_size_of(frame);
+        ok(frame > seen, "frame %llu after %llu", (unsigned long long)frame, (unsigned long long)seen);
+        ok(dp_get_port_info(cons, &info) && info.width == size[0] && info.height == size[1],
+           "frame %llu came at %ux%u, it was drawn at %ux%u", (unsigned long long)frame, info.width, info.height,
+           size[0], size[1]);
+        seen = frame;
+        frames++;
+    }
+    dptest_diag("storm consumer: %ld frames, last %llu", frames, (unsigned long long)seen);
+    dp12_close(cons);
+    tu_gpu_free(&g);
+    dp12_shutdown();
+    return dptest_failures() ? 1 : 0;
+}
+
+DP_TEST(hostile_resize_storm_frames_keep_their_size)
+{
+    enum { FRAMES = 150 };
+    wchar_t name[64];
+    dptest_child c[2];
+    DP_HANDLE prod;
+    uint64_t last = 0;
+    long busy = 0;
+    tu_gpu g;
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    hostile_name(name, 64, "storm");
+    prod = hostile_create(name, hostile_sizes[0][0], hostile_sizes[0][1]);
+    if (!ok(prod != NULL, "create: %s", dp_last_error_message())) {
+        tu_gpu_free(&g);
+        return;
+    }
+    for (int i = 0; i < 2; i++)
+        c[i] = dptest_spawn(L"hostile_storm_consumer %ls %u", name, (unsigned)FRAMES);
+    Sleep(1500);
+    while (last < FRAMES && !dptest_failures()) {
+        const uint32_t *size = hostile_size_of(last + 1);
+        DP_RESULT r = dp12_resize_port(prod, size[0], size[1]);
+        ok(r == DP_OK, "resize to %ux%u: %s", size[0], size[1], dp_last_error_message());
+        r = hostile_publish(&g, prod, &last);
+        if (r == DP_ERROR_BUSY) {
+            busy++;
+            Sleep(1);
+        } else {
+            ok(r == DP_OK, "publish %llu: %s (%s)", (unsigned long long)(last + 1), dp_result_string(r),
+               dp_last_error_message());
+        }
+        Sleep(2);
+    }
+    for (int i = 0; i < 2; i++) {
+        DWORD code = 1;
+        ok(dptest_wait_child(&c[i], 60000, &code) && code == 0, "storm consumer %d exit %lu", i, code);
+    }
+    dptest_diag("storm producer: %llu frames, %ld busy", (unsigned long long)last, busy);
+    dp12_close(prod);
+    tu_gpu_free(&g);
+    dp12_shutdown();
+}
+
+/* argv: role, port name. Publishes frames until killed. */
+DP_CHILD(hostile_busy_producer)
+{
+    DP_HANDLE prod;
+    DP_PORT_INFO info;
+    uint64_t last;
+    tu_gpu g;
+    if (argc < 2 || !dp12_init() || !tu_gpu_init(&g))
+        return 2;
+    prod = hostile_create(argv[1], HOSTILE_W, HOSTILE_H);
+    if (!ok(prod != NULL, "child create: %s", dp_last_error_message()))
+        return 1;
+    /* A producer taking a name over goes on from the port's frame value. */
+    last = dp_get_port_info(prod, &info) ? info.last_frame : 0;
+    for (;;) {
+        hostile_publish(&g, prod, &last);
+        Sleep(5);
+    }
+}
+
+DP_TEST(hostile_producer_kill_storm)
+{
+    wchar_t name[64];
+    DP_HANDLE cons = NULL;
+    uint64_t seen = 0;
+    tu_gpu g;
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    hostile_name(name, 64, "pkill");
+    for (int round = 0; round < 4 && !dptest_failures(); round++) {
+        dptest_child c = dptest_spawn(L"hostile_busy_producer %ls", name);
+        ULONGLONG start;
+        DP_RESULT r = DP_ERROR_NOT_FOUND;
+        for (start = GetTickCount64(); !cons && GetTickCount64() - start < 20000; Sleep(10))
+            cons = dp12_open_port(name);
+        ok(cons != NULL, "round %d: open: %s", round, dp_last_error_message());
+        /* A few whole frames of this producer, newer than anything of the one before. */
+        for (int i = 0; cons && i < 3; i++) {
+            uint64_t frame = 0;
+            /* Until the new producer has taken the name over, the old one's death is news. */
+            start = GetTickCount64();
+            do
+                r = hostile_acquire_check(&g, cons, 20000, HOSTILE_W, HOSTILE_H, &frame);
+            while (r == DP_ERROR_DISCONNECTED && GetTickCount64() - start < 20000 && (Sleep(20), true));
+            if (!ok(r == DP_OK, "round %d: acquire %d: %s (%s)", round, i, dp_result_string(r),
+                    dp_last_error_message()))
+                break;
+            ok(frame > seen, "round %d: frame %llu after %llu", round, (unsigned long long)frame,
+               (unsigned long long)seen);
+            seen = frame;
+        }
+        TerminateProcess(c.process, 9);
+        dptest_wait_child(&c, 10000, NULL);
+        start = GetTickCount64();
+        for (r = DP_OK; cons && r == DP_OK;)
+            r = hostile_acquire_check(&g, cons, 5000, HOSTILE_W, HOSTILE_H, &seen);
+        ok(r == DP_ERROR_DISCONNECTED, "round %d: after the kill: %s (%s)", round, dp_result_string(r),
+           dp_last_error_message());
+        ok(GetTickCount64() - start < 1000, "round %d: DISCONNECTED after %llu ms", round,
+           (unsigned long long)(GetTickCount64() - start));
+    }
+    dp12_close(cons);
+    tu_gpu_free(&g);
+    dp12_shutdown();
+}
+
+/* argv: role, port name. Acquires a frame, keeps it, and waits to be killed. */
+DP_CHILD(hostile_holding_consumer)
+{
+    DP_HANDLE cons = NULL;
+    ID3D12Resource *src = NULL;
+    tu_gpu g;
+    if (argc < 2 || !dp12_init() || !tu_gpu_init(&g))
+        return 2;
+    for (ULONGLONG start = GetTickCount64(); !cons && GetTickCount64() - start < 20000; Sleep(10))
+        cons = dp12_open_port(argv[1]);
+    if (!ok(cons && dp12_acquire_frame(cons, g.queue, 20000, &src, NULL) == DP_OK, "hold: %s",
+            dp_last_error_message()))
+        return 1;
+    Sleep(60000);
+    return 0;
+}
+
+DP_TEST(hostile_consumer_kill_storm)
+{
+    enum { CONSUMERS = 4 };
+    wchar_t name[64];
+    dptest_child c[CONSUMERS];
+    DP_HANDLE prod;
+    uint64_t last = 0;
+    long ok_after = 0;
+    tu_gpu g;
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    hostile_name(name, 64, "ckill");
+    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
+    if (!ok(prod != NULL, "create: %s", dp_last_error_message())) {
+        tu_gpu_free(&g);
+        return;
+    }
+    for (int i = 0; i < CONSUMERS; i++)
+        c[i] = dptest_spawn(L"hostile_holding_consumer %ls", name);
+    /* Publish while the consumers come, take and hold frames. */
+    for (ULONGLONG start = GetTickCount64(); GetTickCount64() - start < 6000; Sleep(10))
+        hostile_publish(&g, prod, &last);
+    for (int i = 0; i < CONSUMERS; i++) {
+        TerminateProcess(c[i].process, 9);
+        dptest_wait_child(&c[i], 10000, NULL);
+    }
+    /* Their claims die with them: the producer has every slot back. */
+    for (int i = 0; i < 20; i++) {
+        ok_after += hostile_publish(&g, prod, &last) == DP_OK;
+        Sleep(5);
+    }
+    ok(ok_after >= 18, "%ld of 20 frames published after the consumers were killed", ok_after);
+    dp12_close(prod);
+    tu_gpu_free(&g);
+    dp12_shutdown();
+}
+
+DP_TEST(hostile_soak_2000_cycles_leak_nothing)
+{
+    wchar_t name[64];
+    DP_STATS before, after;
+    tu_gpu g;
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    hostile_name(name, 64, "soak");
+    dp_get_stats(&before);
+    for (int i = 0; i < 2000 && !dptest_failures(); i++) {
+        uint64_t last = 0;
+        DP_HANDLE prod = hostile_create(name, 16, 16), cons = prod ? dp12_open_port(name) : NULL;
+        if (!ok(cons != NULL, "cycle %d: create/open: %s", i, dp_last_error_message()))
+            break;
+        if (i % 10 == 0) {
+            ok(hostile_publish(&g, prod, &last) == DP_OK, "cycle %d: publish: %s", i, dp_last_error_message());
+            ok(hostile_acquire_check(&g, cons, 5000, 16, 16, NULL) == DP_OK, "cycle %d: acquire: %s", i,
+               dp_last_error_message());
+        }
+        dp12_close(cons);
+        dp12_close(prod);
+    }
+    dp_get_stats(&after);
+    ok(after.live_handles == before.live_handles && after.kernel_objects == before.kernel_objects &&
+           after.worker_threads == before.worker_threads,
+       "after 2000 cycles: %u handles, %u kernel objects, %u threads (before %u, %u, %u)", after.live_handles,
+       after.kernel_objects, after.worker_threads, before.live_handles, before.kernel_objects, before.worker_threads);
+    tu_gpu_free(&g);
     dp12_shutdown();
 }

@@ -49,9 +49,10 @@ DP_TEST(ring_d3d11_resize)
     stream("resize", &dpt_d3d11, &dpt_d3d11, DP_TRANSPORT_AUTO, 80, 40);
 }
 
-/* case_ring_legacy_producer_frame_consumer is not run over dp11 yet: there a consumer
- * acquires frame N holding frame N+1's pixels, the dp11 legacy producer's snapshot and
- * signalled value out of step (a library fix is pending). */
+DP_TEST(ring_d3d11_legacy_producer_frame_consumer)
+{
+    case_ring_legacy_producer_frame_consumer(&dpt_d3d11);
+}
 
 DP_TEST(ring_d3d11_frame_producer_legacy_consumer)
 {
