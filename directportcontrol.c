@@ -5,6 +5,8 @@
  */
 #include "directportint.h"
 
+#include <stddef.h>
+
 #define DP_CTL_SECTION_SIZE 4096u
 _Static_assert(sizeof(dpb_block) <= DP_CTL_SECTION_SIZE, "control block fits its section");
 
@@ -465,17 +467,20 @@ DP_RESULT dp_port_follow_producer(dp_port *p)
 
 void dp_port_commit_block(dp_port *p, const dp_geometry *geo)
 {
-    dpb_block *b = p->block;
-    /* The producer's own values, never the block's: only it writes them. */
+    dpb_block *b = p->block, init;
+    const size_t from = offsetof(dpb_block, width), to = offsetof(dpb_block, latest);
+    /* The producer's own values, never the block's: every fixed field is written again
+     * (what a writer of the block changed is gone), the counters and readers stay. */
+    dpb_init(&init, geo->width, geo->height, (uint32_t)geo->format, geo->slots,
+             geo->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST, geo->flags, geo->legacy);
+    init.row_pitch = geo->row_pitch;
+    init.slot_size = (uint64_t)geo->row_pitch * geo->height;
+    dp_block_set_producer(&init, p->backend->adapter());
     InterlockedExchange((volatile LONG *)&b->generation, (LONG)(geo->generation - 1));
-    b->format = (uint32_t)geo->format;
-    b->bytes_per_pixel = geo->bytes_per_pixel;
-    b->slot_count = geo->slots;
-    b->transport = geo->transport == DP_TRANSPORT_GPU ? DPB_TRANSPORT_GPU : DPB_TRANSPORT_HOST;
-    b->flags = geo->flags;
-    dpb_set_size(b, geo->width, geo->height);
-    b->row_pitch = geo->row_pitch;
-    b->slot_size = (uint64_t)geo->row_pitch * geo->height;
+    b->magic = init.magic;
+    b->version = init.version;
+    b->size = init.size;
+    memcpy((uint8_t *)b + from, (const uint8_t *)&init + from, to - from);
     b->latest = 0;
     memset((void *)b->slot, 0, sizeof(b->slot));
     InterlockedExchange((volatile LONG *)&b->generation, (LONG)geo->generation);

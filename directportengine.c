@@ -536,6 +536,9 @@ static DP_RESULT dp_engine_follow(dp_port *p)
         dp_engine_drop_pending(p);
         p->gen = g;
         dp_port_set_geometry(p, &geo);
+        /* Every frame of a new generation is newer than the last one acquired: a frame
+         * value a writer of the block made up cannot hold this consumer back past it. */
+        p->last_frame = 0;
         return DP_OK;
     }
 }

@@ -116,6 +116,9 @@ DP_RESULT dp_ring_claim(dp_port *p, uint32_t slots, uint64_t after, uint32_t *ou
 {
     dpb_block *b = p->block;
     dpb_reader *r;
+    /* An entry someone else wrote over is no longer this handle's: take another. */
+    if (p->reader >= 0 && b->reader[p->reader].pid != GetCurrentProcessId())
+        p->reader = -1;
     if (p->reader < 0 && !dp_ring_join(p))
         return dp_fail(DP_ERROR_BUSY, "%ls has %u consumers acquiring frames already", p->names.display,
                        DPB_MAX_READERS);

@@ -571,3 +571,86 @@ DP_TEST(hostile_soak_2000_cycles_leak_nothing)
     tu_gpu_free(&g);
     dp12_shutdown();
 }
+
+/* argv: role, port name, milliseconds. Writes random words all over the port's control
+ * block for that long. */
+DP_CHILD(hostile_vandal)
+{
+    wchar_t ctl[128];
+    HANDLE section;
+    volatile uint32_t *words;
+    uint32_t x = GetCurrentProcessId() * 2654435761u | 1u;
+    ULONGLONG until;
+    if (argc < 3)
+        return 2;
+    swprintf(ctl, 128, L"Local\\DirectPort.%ls.ctl", argv[1]);
+    section = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, ctl);
+    words = section ? MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0) : NULL;
+    if (!words)
+        return 1;
+    until = GetTickCount64() + wcstoul(argv[2], NULL, 10);
+    while (GetTickCount64() < until) {
+        for (int i = 0; i < 64; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            /* Small values too: they pass more of the checks than random ones do. */
+            words[(x >> 8) % 512] = (x & 3) ? x : (x >> 24) & 0x1f;
+        }
+        Sleep(1);
+    }
+    UnmapViewOfFile((void *)words);
+    CloseHandle(section);
+    return 0;
+}
+
+DP_TEST(hostile_vandal_stops_frames_never_a_peer)
+{
+    wchar_t name[64];
+    DP_HANDLE prod, cons;
+    dptest_child vandal;
+    uint64_t last = 0;
+    ULONGLONG slowest = 0;
+    long calls = 0;
+    DWORD code = 1;
+    DP_RESULT r = DP_OK;
+    tu_gpu g;
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    hostile_name(name, 64, "vandal");
+    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
+    cons = prod ? dp12_open_port(name) : NULL;
+    if (!ok(cons != NULL, "create/open: %s", dp_last_error_message()))
+        goto out;
+    vandal = dptest_spawn(L"hostile_vandal %ls 3000", name);
+    /* Both sides go on while the block is scribbled over: errors are allowed, crashes,
+     * hangs and overlong waits are not. */
+    for (ULONGLONG start = GetTickCount64(); GetTickCount64() - start < 3000; calls++) {
+        ID3D12Resource *src = NULL;
+        ULONGLONG t0;
+        hostile_publish(&g, prod, &last);
+        t0 = GetTickCount64();
+        if (dp12_acquire_frame(cons, g.queue, 100, &src, NULL) == DP_OK)
+            dp12_release_frame(cons, g.queue);
+        if (GetTickCount64() - t0 > slowest)
+            slowest = GetTickCount64() - t0;
+    }
+    ok(dptest_wait_child(&vandal, 10000, &code) && code == 0, "vandal exit %lu", code);
+    ok(slowest <= 150, "the slowest 100 ms acquire under the vandal took %llu ms (%ld calls)",
+       (unsigned long long)slowest, calls);
+    /* The producer's next commit writes the block again from its own values: the port
+     * works again for the same consumer. */
+    r = dp12_resize_port(prod, HOSTILE_W + 8, HOSTILE_H);
+    ok(r == DP_OK, "resize after the vandal: %s (%s)", dp_result_string(r), dp_last_error_message());
+    r = DP_ERROR_TIMEOUT;
+    for (ULONGLONG start = GetTickCount64(); r != DP_OK && GetTickCount64() - start < 5000;) {
+        ULONGLONG t0 = GetTickCount64();
+        while (hostile_publish(&g, prod, &last) == DP_ERROR_BUSY && GetTickCount64() - t0 < 1000)
+            Sleep(5);
+        r = hostile_acquire_check(&g, cons, 500, HOSTILE_W + 8, HOSTILE_H, NULL);
+    }
+    ok(r == DP_OK, "acquire once the vandal is gone: %s (%s)", dp_result_string(r), dp_last_error_message());
+out:
+    dp12_close(cons);
+    dp12_close(prod);
+    tu_gpu_free(&g);
+    dp12_shutdown();
+}
