@@ -44,7 +44,7 @@ MSVCLIB = $(B)/directport.lib
 # ---- Wine test executable ---------------------------------------------------------------
 # Every tests/*.c: the runner (dptest_main.c) and the test_*.c files, which register
 # their cases themselves (see tests/dptest.h).
-TEST_SRCS = $(sort $(wildcard tests/*.c))
+TEST_SRCS = $(sort $(wildcard tests/*.c)) tools/dpcaps.c
 TEST_OBJS = $(TEST_SRCS:%.c=$(B)/obj/%.o)
 TEST_EXE  = $(B)/dptest.exe
 
@@ -100,7 +100,7 @@ all: $(ALL_TARGETS)
 
 # ---- rules ------------------------------------------------------------------------------
 $(CORE_OBJS): XCFLAGS = -DDIRECTPORT_BUILD -I.
-$(TEST_OBJS): XCFLAGS = $(TEST_CFLAGS) -I. -Itests
+$(TEST_OBJS): XCFLAGS = $(TEST_CFLAGS) -I. -Itests -Itools
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)

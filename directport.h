@@ -123,7 +123,7 @@ typedef enum {
 
 typedef enum { DP_TRANSPORT_AUTO = 0, DP_TRANSPORT_GPU = 1, DP_TRANSPORT_HOST = 2 } DP_TRANSPORT;
 
-#define DP_PORT_SYSTEM_RAM 0x1u /* CPU-mappable slots (dp12_map_memory) */
+#define DP_PORT_SYSTEM_RAM 0x1u /* CPU-mappable slots (dp12_map_memory); always the host transport */
 #define DP_PORT_GLOBAL 0x2u     /* objects in the Global\ namespace instead of Local\ */
 #define DP_PORT_ALL_USERS 0x4u  /* any authenticated user may open the port */
 
@@ -210,7 +210,9 @@ DP_API void dp12_shutdown(void);
 /* Creates a 1-slot port; on the GPU transport its texture and fence carry exactly the
  * NT names given ("Name", "Local\\Name" or "Global\\Name"; both 1..255 characters,
  * prefix included, distinct), on the host transport the port's objects are named after them.
- * is_system_ram: the texture lives in CPU-visible memory and dp12_map_memory works.
+ * is_system_ram: the port's pixels live in host memory, which dp12_map_memory hands out;
+ * such a port takes the host transport on every driver (D3D12 has no shared CPU-visible
+ * heaps), and DP_TRANSPORT_GPU with DP_PORT_SYSTEM_RAM is DP_ERROR_UNSUPPORTED.
  * Returns NULL with DP_ERROR_NAME_IN_USE if either name is taken by a live producer
  * (a host-transport port whose producer died is taken over). The handle owns the
  * port: dp12_close destroys it once every opener has closed too. */

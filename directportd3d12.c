@@ -33,7 +33,7 @@ typedef struct {
     dp_gen base;
     ID3D12Resource *texture[DPB_MAX_SLOTS];
     uint32_t textures;
-    bool system_ram;
+    bool row_major;                     /* external ports only: CPU-visible row-major texture 0 */
     ID3D12Fence *shared_fence;          /* GPU transport: the generation's fence */
     HANDLE texture_nt[DPB_MAX_SLOTS];   /* NT shared handles (GPU transport) */
     HANDLE fence_nt;
@@ -138,19 +138,27 @@ static void dp12_release_device(void)
     ReleaseSRWLockExclusive(&dp12.lock);
 }
 
-/* Whether the driver implements NT shared handles: asked once of a throwaway fence. */
+/* Whether the driver implements NT shared handles, both halves a port needs: asked once
+ * of a throwaway fence, shared under a name and opened by it (a driver that can create
+ * but not open by name, as Wine 11's vkd3d-proton, would leave every consumer out). */
 static bool dp12_device_can_share(void)
 {
     ID3D12Fence *fence = NULL;
-    HANDLE nt = NULL;
+    HANDLE nt = NULL, opened = NULL;
+    wchar_t name[64] = {0};
     HRESULT hr;
     if (dp12.can_share >= 0)
         return dp12.can_share == 1;
+    _snwprintf(name, DP_ARRAY_SIZE(name) - 1, L"Local\\DirectPort.probe.%lu", (unsigned long)GetCurrentProcessId());
+    name[DP_ARRAY_SIZE(name) - 1] = 0;
     hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_SHARED, &IID_ID3D12Fence, (void **)&fence);
     if (SUCCEEDED(hr))
-        hr = ID3D12Device_CreateSharedHandle(dp12.device, (ID3D12DeviceChild *)fence, NULL, GENERIC_ALL,
-                                             NULL, &nt);
+        hr = ID3D12Device_CreateSharedHandle(dp12.device, (ID3D12DeviceChild *)fence, NULL, GENERIC_ALL, name, &nt);
     if (SUCCEEDED(hr))
+        hr = ID3D12Device_OpenSharedHandleByName(dp12.device, name, GENERIC_ALL, &opened);
+    if (opened)
+        CloseHandle(opened);
+    if (nt)
         CloseHandle(nt);
     DP_RELEASE(fence);
     dp12.can_share = SUCCEEDED(hr) ? 1 : 0;
@@ -166,10 +174,12 @@ static LUID dp12_adapter(void)
 
 /* ---- Device objects ------------------------------------------------------------------- */
 
-/* A slot texture: GPU memory, or with system_ram CPU-visible row-major memory. */
+/* A slot texture in GPU memory. System-RAM ports keep their pixels in the host section
+ * (their textures are ordinary): D3D12 has no shared CPU-visible heaps, and refuses a
+ * CPU-visible texture outright on discrete GPUs. */
 static DP_RESULT dp12_create_texture(const dp12_gen *g, bool shared, ID3D12Resource **out)
 {
-    D3D12_HEAP_PROPERTIES heap = {0};
+    D3D12_HEAP_PROPERTIES heap = {D3D12_HEAP_TYPE_DEFAULT, 0, 0, 0, 0};
     D3D12_RESOURCE_DESC desc = {0};
     D3D12_HEAP_FLAGS heap_flags = shared ? D3D12_HEAP_FLAG_SHARED : D3D12_HEAP_FLAG_NONE;
     HRESULT hr;
@@ -181,19 +191,8 @@ static DP_RESULT dp12_create_texture(const dp12_gen *g, bool shared, ID3D12Resou
     desc.MipLevels = 1;
     desc.Format = (DXGI_FORMAT)g->base.geo.dxgi_format;
     desc.SampleDesc.Count = 1;
-    if (g->system_ram) {
-        /* Row-major textures exist only as cross-adapter resources. */
-        heap.Type = D3D12_HEAP_TYPE_CUSTOM;
-        heap.CPUPageProperty = D3D12_CPU_PAGE_PROPERTY_WRITE_BACK;
-        heap.MemoryPoolPreference = D3D12_MEMORY_POOL_L0;
-        heap_flags = D3D12_HEAP_FLAG_SHARED | D3D12_HEAP_FLAG_SHARED_CROSS_ADAPTER;
-        desc.Layout = D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
-        desc.Flags = D3D12_RESOURCE_FLAG_ALLOW_CROSS_ADAPTER;
-    } else {
-        heap.Type = D3D12_HEAP_TYPE_DEFAULT;
-        desc.Layout = D3D12_TEXTURE_LAYOUT_UNKNOWN;
-        desc.Flags = D3D12_RESOURCE_FLAG_ALLOW_RENDER_TARGET | D3D12_RESOURCE_FLAG_ALLOW_SIMULTANEOUS_ACCESS;
-    }
+    desc.Layout = D3D12_TEXTURE_LAYOUT_UNKNOWN;
+    desc.Flags = D3D12_RESOURCE_FLAG_ALLOW_RENDER_TARGET | D3D12_RESOURCE_FLAG_ALLOW_SIMULTANEOUS_ACCESS;
     hr = ID3D12Device_CreateCommittedResource(dp12.device, &heap, heap_flags, &desc, D3D12_RESOURCE_STATE_COMMON,
                                               NULL, &IID_ID3D12Resource, (void **)out);
     if (FAILED(hr))
@@ -301,8 +300,6 @@ static DP_RESULT dp12_create_copy_objects(dp12_gen *g, bool producer)
     hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence, (void **)&g->copy_fence);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "CreateFence(copy)");
-    if (g->system_ram)
-        return DP_OK; /* the worker reads and writes the row-major textures with the CPU */
     hr = dp12_copy_queue(&g->copy_queue);
     if (FAILED(hr))
         return dp_fail_d3d(hr, "CreateCommandQueue(copy)");
@@ -338,7 +335,7 @@ static DP_RESULT dp12_check_opened(const dp12_gen *g, ID3D12Resource *texture, c
     texture->lpVtbl->GetDesc(texture, &desc);
     if (desc.Dimension != D3D12_RESOURCE_DIMENSION_TEXTURE2D || desc.Width != geo->width ||
         desc.Height != geo->height || (uint32_t)desc.Format != geo->dxgi_format ||
-        (desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR) != g->system_ram)
+        desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR)
         return dp_fail(DP_ERROR_INCOMPATIBLE, "the texture %ls does not match the control block of %ls", name,
                        p->names.display);
     return DP_OK;
@@ -409,7 +406,6 @@ static DP_RESULT dp12_gen_build(dp_port *p, dp_gen *gen, const dp_security *sec)
     dp12_gen *g = (dp12_gen *)gen;
     const dp_geometry *geo = &gen->geo;
     DP_RESULT r = DP_OK;
-    g->system_ram = (geo->flags & DP_PORT_SYSTEM_RAM) != 0;
     if (geo->transport == DP_TRANSPORT_GPU)
         return dp12_build_gpu(g, sec);
     g->textures = p->producer ? geo->slots : DP12_CONSUMER_TEXTURES;
@@ -444,7 +440,14 @@ static void dp12_teardown(dp_port *base)
 
 static DP_RESULT dp12_choose_transport(const dp_create_args *a, DP_TRANSPORT *out)
 {
-    bool gpu = a->transport != DP_TRANSPORT_HOST && dp12_device_can_share();
+    bool system_ram = (a->flags & DP_PORT_SYSTEM_RAM) != 0;
+    bool gpu = a->transport != DP_TRANSPORT_HOST && !system_ram && dp12_device_can_share();
+    /* "Shared heaps are not supported on CPU-accessible heaps" (D3D12_HEAP_FLAGS): a
+     * system-RAM port's memory is the host section, the same on every driver. */
+    if (a->transport == DP_TRANSPORT_GPU && system_ram)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "DP_PORT_SYSTEM_RAM with DP_TRANSPORT_GPU: D3D12 cannot share a "
+                                             "CPU-visible texture; system-RAM ports use the host transport (AUTO or "
+                                             "HOST)");
     if (a->transport == DP_TRANSPORT_GPU && !gpu)
         return dp_fail(DP_ERROR_UNSUPPORTED, "DP_TRANSPORT_GPU: this driver does not implement NT shared handles "
                                              "(ID3D12Device::CreateSharedHandle returns E_NOTIMPL); use "
@@ -467,11 +470,11 @@ static DP_RESULT dp12_open_external(dp_port *p, dp_gen *gen, uint32_t *out_dxgi,
     if (r != DP_OK)
         return r;
     g->texture[0]->lpVtbl->GetDesc(g->texture[0], &desc);
-    g->system_ram = desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
+    g->row_major = desc.Layout == D3D12_TEXTURE_LAYOUT_ROW_MAJOR;
     *out_dxgi = (uint32_t)desc.Format;
     *out_width = desc.Width;
     *out_height = desc.Height;
-    *out_flags = g->system_ram ? DP_PORT_SYSTEM_RAM : 0u;
+    *out_flags = g->row_major ? DP_PORT_SYSTEM_RAM : 0u;
     return DP_OK;
 }
 
@@ -703,7 +706,7 @@ void *dp12_map_memory(DP_HANDLE h, uint32_t *out_row_pitch)
     const dp_port *p = g ? g->base.port : NULL;
     if (!g)
         return NULL;
-    if (!g->system_ram) {
+    if (!(g->base.geo.flags & DP_PORT_SYSTEM_RAM)) {
         dp_fail(DP_ERROR_UNSUPPORTED, "dp12_map_memory: %ls was not created in system RAM", p->names.display);
         return NULL;
     }
@@ -810,9 +813,6 @@ static bool dp12_host_readback(dp_gen *gen, uint32_t texture, void *dst)
     /* Rows dp12_upload_bgra left for the section are the frame, not the texture. */
     if (texture == 0 && dp12_upload_take(g, dst))
         return true;
-    if (g->system_ram)
-        return SUCCEEDED(ID3D12Resource_ReadFromSubresource(g->texture[texture], dst, g->base.geo.row_pitch,
-                                                            (UINT)size, 0, NULL));
     if (!dp12_host_record(g, texture, false) || !dp12_host_submit(g, NULL, 0, NULL, 0))
         return false;
     memcpy(dst, g->buffer_ptr, size);
@@ -825,15 +825,6 @@ static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
     dp12_port *p = (dp12_port *)g->base.port;
     size_t size = (size_t)g->base.geo.row_pitch * g->base.geo.height;
     uint64_t free_at = texture < DP12_CONSUMER_TEXTURES ? g->texture_free_at[texture] : 0;
-    if (g->system_ram) {
-        /* A CPU write: wait on the CPU for the caller's GPU to let go of the texture. */
-        if (free_at && ID3D12Fence_GetCompletedValue(p->release_fence) < free_at &&
-            SUCCEEDED(ID3D12Fence_SetEventOnCompletion(p->release_fence, free_at, g->copy_event)))
-            WaitForSingleObject(g->copy_event, INFINITE);
-        return SUCCEEDED(ID3D12Resource_WriteToSubresource(g->texture[texture], 0, NULL, src, g->base.geo.row_pitch,
-                                                           (UINT)size)) &&
-               SUCCEEDED(ID3D12Fence_Signal(p->local_fence, value));
-    }
     memcpy(g->buffer_ptr, src, size);
     return dp12_host_record(g, texture, true) && dp12_host_submit(g, p->release_fence, free_at, p->local_fence, value);
 }

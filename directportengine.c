@@ -613,7 +613,22 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
             return r;
         }
     }
-    r = b->consume(p, queue, slot, frame, out_source);
+    /* GPU transport: the caller's queue is about to wait for the frame's fence value. A
+     * producer that died before its GPU signal ran would leave that wait unsatisfied for
+     * good (a queue wait has no timeout), so a value not reached yet is waited for on the
+     * CPU first, with the producer's process, within the call's timeout. */
+    while (r == DP_OK && p->transport == DP_TRANSPORT_GPU && b->fence_arm &&
+           b->fence_value(p, p->gen, DP_FENCE_FRAMES) < frame) {
+        if (!b->fence_arm(p, p->gen, DP_FENCE_FRAMES, frame, p->wait_event))
+            r = dp_fail(DP_ERROR_DEVICE, "%s: cannot wait for frame %llu of %ls", fn, (unsigned long long)frame,
+                        p->names.display);
+        else
+            r = dp_wait_event(p, p->wait_event, dp_remaining_ms(start, timeout_ms));
+        if (r == DP_ERROR_DISCONNECTED && b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= frame)
+            r = DP_OK;
+    }
+    if (r == DP_OK)
+        r = b->consume(p, queue, slot, frame, out_source);
     if (r != DP_OK) {
         /* Nothing is held after a failed acquire: not the claim, not a half-made wait. */
         if (!b->take_ready)

@@ -26,7 +26,7 @@ all: $(EXAMPLE_TARGETS)
 ENGINE_OBJS = $(B)/obj/examples/engine/engine.o $(B)/obj/examples/common/pngio.o
 PLUGIN_OBJS = $(B)/obj/examples/plugin/plugin.o
 VIEWER_OBJS = $(B)/obj/examples/viewer/viewer.o $(B)/obj/examples/common/pngio.o
-DPINFO_OBJS = $(B)/obj/tools/dpinfo.o
+DPINFO_OBJS = $(B)/obj/tools/dpinfo.o $(B)/obj/tools/dpcaps.o
 
 # The engine sees only its own headers (it knows nothing of DirectPort); the plugin and
 # the viewer see the public headers (-I.) too.

@@ -85,6 +85,9 @@ typedef int (*dptest_child_fn)(int argc, wchar_t **argv);
 
 void dptest_register(const char *name, dptest_fn fn, const char *file, int line);
 void dptest_register_child(const char *role, dptest_child_fn fn, const char *file, int line);
+/* A function the runner calls once before the first case (not in child processes, not
+ * for --list): the harness states the machine's capabilities there. */
+void dptest_register_prologue(void (*fn)(void));
 
 /* Defines `static void name(void)` and registers it as a case. */
 #define DP_TEST(name)                                                        \

@@ -46,6 +46,12 @@ static size_t g_ncases, g_capcases;
 static child_role *g_roles;
 static size_t g_nroles, g_caproles;
 static int g_registration_failed; /* out of memory in a constructor */
+static void (*g_prologue)(void);
+
+void dptest_register_prologue(void (*fn)(void))
+{
+    g_prologue = fn;
+}
 
 /* State of the running case, shared with the watchdog and crash handlers. */
 static const char *volatile g_cur_name = "";
@@ -595,6 +601,8 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    if (g_prologue)
+        g_prologue();
     start_guards();
     unsigned number = 0;
     for (size_t i = 0; i < g_ncases; i++)

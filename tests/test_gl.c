@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capabilities.h"
 #include "dptest.h"
 
 #define GL_W 256
@@ -1004,28 +1005,15 @@ DP_TEST(gl_interop_mode)
     DPGL_PORT *probe;
     gl_producer_args a = {0};
     gl_stream s = {0};
-    bool ext, fn;
+    DPT_REQUIRE(DPCAP_WGL_NV_DX_INTEROP2);
+    DPT_REQUIRE(DPCAP_NT_SHARING);
+    DPT_REQUIRE(DPCAP_D3D11_FENCES);
     if (!gu_window_create(&w, 64, 64))
         skip("no WGL context: %s", gu_error());
-    ext = gu_has_wgl_extension(w.dc, "WGL_NV_DX_interop2");
-    fn = wglGetProcAddress("wglDXOpenDeviceNV") != NULL;
-    if (!ext || !fn) {
-        char renderer[256];
-        snprintf(renderer, sizeof renderer, "%s", (const char *)glGetString(GL_RENDERER));
-        gu_window_destroy(&w);
-        skip("WGL_NV_DX_interop2 is not available: %s (%s)",
-             !ext ? "not in the WGL extension string" : "no wglDXOpenDeviceNV", renderer);
-    }
-    /* The extension alone is not enough: the port must be on the GPU transport. */
+    /* Every capability INTEROP needs is here: a port that is not INTEROP is a failure. */
     gl_name(name, 64, "interop.probe");
     desc = gl_desc(name, 64, 64, DP_TRANSPORT_GPU);
     probe = dpgl_create(&desc);
-    if (!probe && dp_last_error() == DP_ERROR_UNSUPPORTED) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", dp_last_error_message());
-        gu_window_destroy(&w);
-        skip("WGL_NV_DX_interop2 is present but a GPU-transport port cannot be made: %s", why);
-    }
     ok(probe && dpgl_mode(probe) == DPGL_MODE_INTEROP, "GPU-transport port: %p, mode %d (%s)", (void *)probe,
        probe ? (int)dpgl_mode(probe) : 0, dp_last_error_message());
     dpgl_close(probe);

@@ -357,12 +357,24 @@ DP_CHILD(hostile_storm_consumer)
         uint64_t frame = 0;
         const uint32_t *size;
         DP_PORT_INFO info;
-        DP_RESULT r = dp12_acquire_frame(cons, g.queue, 10000, &(ID3D12Resource *){NULL}, &frame);
+        ID3D12Resource *src = NULL;
+        D3D12_RESOURCE_DESC desc;
+        uint8_t *pixels = NULL;
+        uint32_t pitch = 0;
+        DP_RESULT r = dp12_acquire_frame(cons, g.queue, 10000, &src, &frame);
         if (!ok(r == DP_OK, "acquire after frame %llu: %s (%s)", (unsigned long long)seen, dp_result_string(r),
                 dp_last_error_message()))
             break;
-        dp12_release_frame(cons, g.queue);
         size = hostile_size_of(frame);
+        /* The frame's own size and pattern, in the texture acquire handed out. */
+        src->lpVtbl->GetDesc(src, &desc);
+        ok(desc.Width == size[0] && desc.Height == size[1], "frame %llu in a %llux%u texture, drawn at %ux%u",
+           (unsigned long long)frame, (unsigned long long)desc.Width, desc.Height, size[0], size[1]);
+        if (ok(tu_gpu_read(&g, src, &pixels, &pitch), "readback of frame %llu", (unsigned long long)frame))
+            ok(tu_count_bad(pixels, pitch, size[0], size[1], 4, frame) == 0, "frame %llu is not its pattern",
+               (unsigned long long)frame);
+        free(pixels);
+        dp12_release_frame(cons, g.queue);
         ok(frame > seen, "frame %llu after %llu", (unsigned long long)frame, (unsigned long long)seen);
         ok(dp_get_port_info(cons, &info) && info.width == size[0] && info.height == size[1],
            "frame %llu came at %ux%u, it was drawn at %ux%u", (unsigned long long)frame, info.width, info.height,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capabilities.h"
 #include "dptest.h"
 
 #define REF_W 64
@@ -305,6 +306,7 @@ DP_TEST(reference_upload_bgra_gpu_transport)
     uint32_t pitch = 0;
     tu_gpu g = {0};
     DP_RESULT r;
+    DPT_REQUIRE(DPCAP_NT_SHARING);
     if (!dp12_init())
         skip("no D3D12 device: %s", dp_last_error_message());
     ref_gl_name(name, 64, "gpuupload");
@@ -314,10 +316,6 @@ DP_TEST(reference_upload_bgra_gpu_transport)
     d.slots = 1;
     d.transport = DP_TRANSPORT_GPU;
     prod = dp12_create_port(&d);
-    if (!prod && dp_last_error() == DP_ERROR_UNSUPPORTED) {
-        dp12_shutdown();
-        skip("the driver has no NT shared handles, so no GPU transport: %s", dp_last_error_message());
-    }
     if (!ok(prod != NULL, "create: %s", dp_last_error_message()) || !ok(tu_gpu_init(&g), "no queue"))
         goto done;
     cons = dp12_open_port(name);

@@ -36,6 +36,7 @@
 
 #define DPGL_MAGIC 0x4c475044u /* "DPGL" */
 #define DPGL_BUFFERS 3u
+#define DPGL_INTEROP_WAIT_NS 1000000000ull /* the most a publish waits for its own blit */
 
 enum { DPGL_FREE, DPGL_READING, DPGL_COPYING, DPGL_FILLING, DPGL_READY, DPGL_UPLOADING };
 
@@ -128,6 +129,8 @@ struct DPGL_PORT {
     dpgl_interop_object object[DPB_MAX_SLOTS];
     HANDLE locked;              /* consumer: the object locked for the frame held */
     GLuint blit_fbo;            /* producer: draws into the locked slot texture */
+    GLuint read_fbo;            /* producer: reads a texture dpgl_publish_texture is given */
+    uint32_t interop_generation; /* the dp11 port's generation the registrations are of */
 };
 
 static const dp_backend dpgl_backend;
@@ -283,14 +286,23 @@ static void dpgl_interop_forget(DPGL_PORT *p, bool gl_current)
             p->gl.DXUnregisterObjectNV(p->dx_device, o->object);
         if (gl_current && o->name)
             p->gl.DeleteTextures(1, &o->name);
+        DP_RELEASE(o->texture);
         memset(o, 0, sizeof(*o));
     }
 }
 
-/* The GL side of a D3D11 slot texture, registered at first use. */
+/* The GL side of a D3D11 slot texture, registered at first use. A registration holds a
+ * reference on its texture, so no other texture can come at its address while it lives,
+ * and all of them go when the port moves to a new generation (resize, new producer). */
 static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GLenum access)
 {
     dpgl_interop_object *o = NULL;
+    DP_PORT_INFO info;
+    GLint bound = 0;
+    if (dp_get_port_info(p->dx, &info) && info.generation != p->interop_generation) {
+        dpgl_interop_forget(p, true);
+        p->interop_generation = info.generation;
+    }
     for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
         if (p->object[i].texture == texture)
             return p->object[i].object;
@@ -310,7 +322,16 @@ static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GL
         dp_fail(DP_ERROR_DEVICE, "wglDXRegisterObjectNV failed: Win32 error %lu", GetLastError());
         return NULL;
     }
+    ID3D11Texture2D_AddRef(texture);
     o->texture = texture;
+    /* Complete with one level: the default GL_NEAREST_MIPMAP_LINEAR would sample black. */
+    p->gl.GetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
+    p->gl.BindTexture(GL_TEXTURE_2D, o->name);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
     return o->object;
 }
 
@@ -335,6 +356,8 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     HANDLE object;
     dpgl_state s;
     GLint previous;
+    GLsync sync;
+    bool done;
     DP_RESULT r = DP_OK;
 
     dp_get_port_info(p->dx, &info);
@@ -359,10 +382,37 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
             p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name, 0);
     /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
     p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+    /* Unlocking orders the texture between GL and D3D11 in this process only; the fence
+     * other processes wait on is signalled once GL's blit is done (bounded). */
+    if (sync) {
+        GLenum waited = p->gl.ClientWaitSync(sync, GL_SYNC_FLUSH_COMMANDS_BIT, DPGL_INTEROP_WAIT_NS);
+        done = waited == GL_ALREADY_SIGNALED || waited == GL_CONDITION_SATISFIED;
+    } else {
+        done = false;
+    }
+    if (sync)
+        p->gl.DeleteSync(sync);
+    if (!done)
+        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: GL did not finish the frame's blit");
     return dp11_end_frame(p->dx, NULL);
+}
+
+/* Producer: a texture is published as a framebuffer of the adapter's own that it is
+ * attached to; the caller's framebuffer bindings are put back. */
+static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLint w, GLint h)
+{
+    GLint read = 0;
+    if (!p->read_fbo)
+        p->gl.GenFramebuffers(1, &p->read_fbo);
+    p->gl.GetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->read_fbo);
+    p->gl.FramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, texture, 0);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)read);
+    return dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h);
 }
 
 static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture, uint64_t *out_frame)
@@ -502,6 +552,8 @@ static void dpgl_interop_destroy(DPGL_PORT *p)
     dpgl_interop_forget(p, current);
     if (current && p->blit_fbo)
         p->gl.DeleteFramebuffers(1, &p->blit_fbo);
+    if (current && p->read_fbo)
+        p->gl.DeleteFramebuffers(1, &p->read_fbo);
     if (current && p->dx_device)
         p->gl.DXCloseDeviceNV(p->dx_device);
     if (current)
@@ -947,8 +999,7 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture with a level 0",
                        texture);
     if (p->mode == DPGL_MODE_INTEROP)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "dpgl_publish_texture: in INTEROP mode, publish a framebuffer the "
-                                             "texture is attached to with dpgl_publish_framebuffer");
+        return dpgl_interop_publish_texture(p, texture, w, h);
     return dpgl_publish(p, (uint32_t)w, (uint32_t)h, dpgl_read_texture, &texture, "dpgl_publish_texture");
 }
 
