@@ -1128,3 +1128,59 @@ out:
     gl_sync_close(&sync);
     gu_window_destroy(&w);
 }
+
+/* A publish is followed by a pause: the frame must still arrive, though its readback
+ * was not done when the publish returned (heavy drawing before it makes sure of that,
+ * even on a software rasterizer). */
+DP_TEST(gl_last_frame_before_a_pause_arrives)
+{
+    enum { W = 512, H = 512 };
+    wchar_t name[64];
+    DP_PORT_DESC desc;
+    DPGL_PORT *prod, *cons;
+    unsigned tex = 0;
+    uint64_t frame = 0;
+    ULONGLONG start;
+    DP_RESULT r;
+    gu_window w;
+    if (!gu_window_create(&w, W, H))
+        skip("no WGL context: %s", gu_error());
+    gl_name(name, 64, "pause");
+    desc = gl_desc(name, W, H, DP_TRANSPORT_HOST);
+    prod = dpgl_create(&desc);
+    cons = prod ? dpgl_open(name) : NULL;
+    if (!ok(cons != NULL, "create/open: %s", dp_last_error_message()))
+        goto out;
+    glClearColor(0.0f, 0.0f, 0.0f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    glEnable(GL_BLEND);
+    glBlendFunc(GL_ONE, GL_ONE);
+    glColor4f(0.001f, 0.001f, 0.001f, 0.0f);
+    for (int i = 0; i < 3000; i++) {
+        glBegin(GL_QUADS);
+        glVertex2f(-1.0f, -1.0f);
+        glVertex2f(1.0f, -1.0f);
+        glVertex2f(1.0f, 1.0f);
+        glVertex2f(-1.0f, 1.0f);
+        glEnd();
+    }
+    glDisable(GL_BLEND);
+    gu_draw_pattern(1, 0, 0, W, H);
+    r = dpgl_publish_framebuffer(prod, 0, 0, 0, W, H);
+    ok(r == DP_OK, "publish: %s", dp_last_error_message());
+    /* No further producer call: the frame reaches the port by itself. */
+    start = GetTickCount64();
+    r = dpgl_acquire(cons, 5000, &tex, &frame);
+    ok(r == DP_OK && frame == 1, "acquire after the pause: %s, frame %llu (%s)", dp_result_string(r),
+       (unsigned long long)frame, dp_last_error_message());
+    dptest_diag("the paused frame arrived after %llu ms", (unsigned long long)(GetTickCount64() - start));
+    if (r == DP_OK) {
+        int tw, th;
+        gl_check_texture(tex, frame, false, &tw, &th);
+        dpgl_release(cons);
+    }
+out:
+    dpgl_close(cons);
+    dpgl_close(prod);
+    gu_window_destroy(&w);
+}

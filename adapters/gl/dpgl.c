@@ -43,6 +43,11 @@ enum { DPGL_FREE, DPGL_READING, DPGL_COPYING, DPGL_FILLING, DPGL_READY, DPGL_UPL
 /* The entry points, loaded per port from the context current at create/open. */
 typedef struct {
     HGLRC(WINAPI *GetCurrentContext)(void);
+    HGLRC(WINAPI *CreateContext)(HDC);
+    BOOL(WINAPI *DeleteContext)(HGLRC);
+    BOOL(WINAPI *MakeCurrent)(HDC, HGLRC);
+    BOOL(WINAPI *ShareLists)(HGLRC, HGLRC);
+    void(APIENTRY *Flush)(void);
     HDC(WINAPI *GetCurrentDC)(void);
     PROC(WINAPI *GetProcAddress)(LPCSTR);
     void(APIENTRY *GetIntegerv)(GLenum, GLint *);
@@ -111,6 +116,14 @@ typedef struct {
     dpgl_buffer buffer[DPGL_BUFFERS];
     GLuint texture;             /* consumer */
     volatile LONG64 harvested;  /* producer: newest frame whose readback finished on the GPU */
+    /* Producer: the harvest thread, which waits for each readback's fence on a context of
+     * its own (shared with the caller's, current only on that thread) and hands the frame
+     * to the worker the moment it is done. NULL: harvests happen at each publish. */
+    HANDLE harvester;
+    HANDLE harvest_kick;        /* auto-reset: a readback was issued, or stop */
+    volatile LONG harvest_stop;
+    HGLRC harvest_context;
+    HDC harvest_dc;
 } dpgl_gen;
 
 struct DPGL_PORT {
@@ -168,6 +181,11 @@ static bool dpgl_load(dpgl_gl *gl)
     DPGL_WGL(ReadPixels, "glReadPixels");
     DPGL_WGL(ReadBuffer, "glReadBuffer");
     DPGL_WGL(GetString, "glGetString");
+    DPGL_WGL(CreateContext, "wglCreateContext");
+    DPGL_WGL(DeleteContext, "wglDeleteContext");
+    DPGL_WGL(MakeCurrent, "wglMakeCurrent");
+    DPGL_WGL(ShareLists, "wglShareLists");
+    DPGL_WGL(Flush, "glFlush");
 #undef DPGL_WGL
     if (!gl->GetCurrentContext || !gl->GetProcAddress || !gl->GetString || !gl->IsTexture)
         return false;
@@ -670,6 +688,106 @@ DP_HANDLE dpgl_port(const DPGL_PORT *p)
     return p && p->magic == DPGL_MAGIC ? p->handle : NULL;
 }
 
+/* ---- COPY: harvesting readbacks --------------------------------------------------------- */
+
+/* The oldest readback still in flight, NULL if none. */
+static dpgl_buffer *dpgl_oldest_reading(dpgl_gen *g)
+{
+    dpgl_buffer *oldest = NULL;
+    for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
+        if (g->buffer[i].state == DPGL_READING && (!oldest || g->buffer[i].frame < oldest->frame))
+            oldest = &g->buffer[i];
+    return oldest;
+}
+
+/* Waits up to timeout_ns for b's readback; once it is done, hands it to the worker. */
+static bool dpgl_harvest_one(DPGL_PORT *p, dpgl_gen *g, dpgl_buffer *b, GLuint64 timeout_ns)
+{
+    GLenum w = p->gl.ClientWaitSync(b->sync, GL_SYNC_FLUSH_COMMANDS_BIT, timeout_ns);
+    if (w != GL_ALREADY_SIGNALED && w != GL_CONDITION_SATISFIED)
+        return false;
+    p->gl.DeleteSync(b->sync);
+    b->sync = NULL;
+    InterlockedExchange(&b->state, DPGL_COPYING);
+    InterlockedExchange64(&g->harvested, b->frame);
+    dp_host_kick(g->base.host);
+    return true;
+}
+
+/* Without a harvest thread: hands every readback the GPU has finished to the worker,
+ * at each publish; never waits. */
+static void dpgl_harvest(DPGL_PORT *p, dpgl_gen *g)
+{
+    dpgl_buffer *b;
+    if (g->harvester)
+        return;
+    while ((b = dpgl_oldest_reading(g)) && dpgl_harvest_one(p, g, b, 0))
+        ;
+}
+
+/* The harvest thread: its own context current on the caller's DC (the caller's context
+ * stays the caller's), every readback's fence waited for in turn. */
+static DWORD WINAPI dpgl_harvest_main(void *arg)
+{
+    dpgl_gen *g = arg;
+    DPGL_PORT *p = (DPGL_PORT *)g->base.port;
+    if (p->gl.MakeCurrent(g->harvest_dc, g->harvest_context)) {
+        while (!InterlockedCompareExchange(&g->harvest_stop, 0, 0)) {
+            dpgl_buffer *b = dpgl_oldest_reading(g);
+            /* Short waits: a stop is seen within one. */
+            if (!b)
+                WaitForSingleObject(g->harvest_kick, INFINITE);
+            else
+                dpgl_harvest_one(p, g, b, 50000000ull);
+        }
+        p->gl.MakeCurrent(NULL, NULL);
+    }
+    return 0;
+}
+
+/* Starts g's harvest thread with a context shared with the caller's (current here) on
+ * the caller's DC; false (and publishes harvest instead) where any step fails. */
+static bool dpgl_harvest_start(DPGL_PORT *p, dpgl_gen *g)
+{
+    HDC dc = p->gl.GetCurrentDC();
+    HGLRC context = dc && p->gl.CreateContext && p->gl.ShareLists ? p->gl.CreateContext(dc) : NULL;
+    if (!context)
+        return false;
+    g->harvest_kick = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    if (!g->harvest_kick || !p->gl.ShareLists(p->context, context)) {
+        p->gl.DeleteContext(context);
+        dp_close_handle(&g->harvest_kick);
+        return false;
+    }
+    g->harvest_context = context;
+    g->harvest_dc = dc;
+    g->harvester = dp_track(CreateThread(NULL, 0, dpgl_harvest_main, g, 0, NULL));
+    if (!g->harvester) {
+        p->gl.DeleteContext(context);
+        g->harvest_context = NULL;
+        dp_close_handle(&g->harvest_kick);
+        return false;
+    }
+    dp_stats_threads(1);
+    return true;
+}
+
+/* Stops g's harvest thread and deletes its context. */
+static void dpgl_harvest_stop(DPGL_PORT *p, dpgl_gen *g)
+{
+    if (g->harvester) {
+        InterlockedExchange(&g->harvest_stop, 1);
+        SetEvent(g->harvest_kick);
+        WaitForSingleObject(g->harvester, INFINITE);
+        dp_close_handle(&g->harvester);
+        dp_stats_threads(-1);
+    }
+    if (g->harvest_context)
+        p->gl.DeleteContext(g->harvest_context);
+    g->harvest_context = NULL;
+    dp_close_handle(&g->harvest_kick);
+}
+
 /* ---- COPY: generations --------------------------------------------------------------------- */
 
 /* Makes g's transfer buffers (and a consumer's texture). Caller saved the state. */
@@ -717,7 +835,9 @@ static void dpgl_gen_free(dp_port *base, dp_gen *gen)
     bool current = dpgl_current(p);
     GLenum target = base->producer ? GL_PIXEL_PACK_BUFFER : GL_PIXEL_UNPACK_BUFFER;
     dpgl_state s;
-    /* The worker reads and writes the mapped buffers: stop it first. */
+    /* The harvest thread waits on the buffers' syncs and the worker reads and writes the
+     * mapped buffers: both stop first. */
+    dpgl_harvest_stop(p, g);
     dp_host_destroy(g->base.host);
     if (current) {
         dpgl_save(&p->gl, &s);
@@ -756,34 +876,11 @@ static DP_RESULT dpgl_gen_build(dp_port *base, dp_gen *gen, const dp_security *s
         r = dp_host_start(&g->base, sec);
     /* A producer queues only frame jobs (the legacy follow mode reads texture 0, which
      * GL has not); a consumer's worker follows the port and prefetches each frame. */
-    if (r == DP_OK && base->producer)
+    if (r == DP_OK && base->producer) {
         dp_host_enter_frame_mode(g->base.host);
-    return r;
-}
-
-/* Hands every readback the GPU has finished to the worker; never waits. */
-static void dpgl_harvest(DPGL_PORT *p, dpgl_gen *g)
-{
-    bool handed = false;
-    for (;;) {
-        dpgl_buffer *oldest = NULL;
-        GLenum w;
-        for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-            if (g->buffer[i].state == DPGL_READING && (!oldest || g->buffer[i].frame < oldest->frame))
-                oldest = &g->buffer[i];
-        if (!oldest)
-            break;
-        w = p->gl.ClientWaitSync(oldest->sync, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
-        if (w != GL_ALREADY_SIGNALED && w != GL_CONDITION_SATISFIED)
-            break;
-        p->gl.DeleteSync(oldest->sync);
-        oldest->sync = NULL;
-        InterlockedExchange(&oldest->state, DPGL_COPYING);
-        InterlockedExchange64(&g->harvested, oldest->frame);
-        handed = true;
+        dpgl_harvest_start(p, g);
     }
-    if (handed)
-        dp_host_kick(g->base.host);
+    return r;
 }
 
 /* Lets the frames in flight finish (bounded), so none is lost and the buffers can go. */
@@ -792,14 +889,20 @@ static void dpgl_gen_quiesce(dp_port *base, dp_gen *gen)
     DPGL_PORT *p = (DPGL_PORT *)base;
     dpgl_gen *g = (dpgl_gen *)gen;
     bool pending = false;
-    if (!dpgl_current(p))
+    if (g->harvester) {
+        /* The harvest thread hands over what is in flight (bounded). */
+        for (ULONGLONG start = GetTickCount64(); dpgl_oldest_reading(g) && GetTickCount64() - start < 1000;)
+            Sleep(1);
+    } else if (dpgl_current(p)) {
+        for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
+            if (g->buffer[i].sync && (g->buffer[i].state == DPGL_READING || g->buffer[i].state == DPGL_UPLOADING))
+                p->gl.ClientWaitSync(g->buffer[i].sync, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
+        dpgl_harvest(p, g);
+    } else {
         return;
-    for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
-        if (g->buffer[i].sync && (g->buffer[i].state == DPGL_READING || g->buffer[i].state == DPGL_UPLOADING))
-            p->gl.ClientWaitSync(g->buffer[i].sync, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
+    }
     if (!base->producer)
         return;
-    dpgl_harvest(p, g);
     for (uint32_t i = 0; i < DPGL_BUFFERS; i++)
         pending |= g->buffer[i].state == DPGL_READING;
     /* A readback the GPU never finished would hold the worker's queue for good. */
@@ -862,11 +965,17 @@ static DP_RESULT dpgl_end_frame(dp_port *base, void *queue, uint32_t slot, uint6
     DPGL_PORT *p = (DPGL_PORT *)base;
     dpgl_buffer *b = p->filling;
     (void)queue;
+    dpgl_gen *g = dpgl_gen_of(p);
     b->sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     b->slot = slot;
     b->frame = (LONG64)frame;
     InterlockedExchange(&b->state, DPGL_READING);
-    *out_texture = (uint32_t)(b - dpgl_gen_of(p)->buffer);
+    if (g->harvester) {
+        /* The fence reaches the GPU only with a flush of this context. */
+        p->gl.Flush();
+        SetEvent(g->harvest_kick);
+    }
+    *out_texture = (uint32_t)(b - g->buffer);
     return DP_OK;
 }
 
