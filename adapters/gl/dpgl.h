@@ -54,7 +54,8 @@ DP_API DPGL_PORT *dpgl_open(const wchar_t *name);
  * lets its own frames in flight finish (up to a second each). */
 DP_API DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width,
                                           int height);
-/* Producer: publishes level 0 of a GL_TEXTURE_2D (GL convention: row 0 at the bottom). */
+/* Producer: publishes level 0 of a GL_TEXTURE_2D (GL convention: row 0 at the bottom),
+ * in either mode. */
 DP_API DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture);
 /* Consumer: waits up to timeout_ms for a frame newer than the last acquired, uploads it
  * and returns it as the GL_TEXTURE_2D *out_texture, owned by the port and valid until
