@@ -82,6 +82,12 @@ typedef struct {
     PFNGLDELETEFRAMEBUFFERSPROC DeleteFramebuffers;
     PFNGLFRAMEBUFFERTEXTURE2DPROC FramebufferTexture2D;
     PFNGLBLITFRAMEBUFFERPROC BlitFramebuffer;
+    PFNGLCHECKFRAMEBUFFERSTATUSPROC CheckFramebufferStatus;
+    PFNGLGENRENDERBUFFERSPROC GenRenderbuffers;
+    PFNGLDELETERENDERBUFFERSPROC DeleteRenderbuffers;
+    PFNGLBINDRENDERBUFFERPROC BindRenderbuffer;
+    PFNGLRENDERBUFFERSTORAGEPROC RenderbufferStorage;
+    PFNGLFRAMEBUFFERRENDERBUFFERPROC FramebufferRenderbuffer;
     PFNWGLGETEXTENSIONSSTRINGARBPROC GetExtensionsStringARB;
     PFNWGLDXOPENDEVICENVPROC DXOpenDeviceNV;
     PFNWGLDXCLOSEDEVICENVPROC DXCloseDeviceNV;
@@ -143,6 +149,8 @@ struct DPGL_PORT {
     HANDLE locked;              /* consumer: the object locked for the frame held */
     GLuint blit_fbo;            /* producer: draws into the locked slot texture */
     GLuint read_fbo;            /* producer: reads a texture dpgl_publish_texture is given */
+    GLuint resolve_fbo, resolve_rb; /* producer: a multisampled source resolved unflipped first */
+    GLint resolve_w, resolve_h;
     uint32_t interop_generation; /* the dp11 port's generation the registrations are of */
 };
 
@@ -215,6 +223,12 @@ static bool dpgl_load_context(dpgl_gl *gl)
     DPGL_EXT(DeleteFramebuffers, "glDeleteFramebuffers");
     DPGL_EXT(FramebufferTexture2D, "glFramebufferTexture2D");
     DPGL_EXT(BlitFramebuffer, "glBlitFramebuffer");
+    DPGL_EXT(CheckFramebufferStatus, "glCheckFramebufferStatus");
+    DPGL_EXT(GenRenderbuffers, "glGenRenderbuffers");
+    DPGL_EXT(DeleteRenderbuffers, "glDeleteRenderbuffers");
+    DPGL_EXT(BindRenderbuffer, "glBindRenderbuffer");
+    DPGL_EXT(RenderbufferStorage, "glRenderbufferStorage");
+    DPGL_EXT(FramebufferRenderbuffer, "glFramebufferRenderbuffer");
     DPGL_EXT(GetExtensionsStringARB, "wglGetExtensionsStringARB");
     DPGL_EXT(DXOpenDeviceNV, "wglDXOpenDeviceNV");
     DPGL_EXT(DXCloseDeviceNV, "wglDXCloseDeviceNV");
@@ -232,7 +246,7 @@ static bool dpgl_load_context(dpgl_gl *gl)
 typedef struct {
     GLint read_fbo, draw_fbo, read_buffer, pack_buffer, unpack_buffer, texture;
     GLint pack[4], unpack[4];
-    GLint scissor_test, srgb;
+    GLint scissor_test, srgb, renderbuffer;
 } dpgl_state;
 
 static const GLenum dpgl_pack_names[4] = {GL_PACK_ALIGNMENT, GL_PACK_ROW_LENGTH, GL_PACK_SKIP_ROWS,
@@ -250,6 +264,7 @@ static void dpgl_save(const dpgl_gl *gl, dpgl_state *s)
     gl->GetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &s->pack_buffer);
     gl->GetIntegerv(GL_PIXEL_UNPACK_BUFFER_BINDING, &s->unpack_buffer);
     gl->GetIntegerv(GL_TEXTURE_BINDING_2D, &s->texture);
+    gl->GetIntegerv(GL_RENDERBUFFER_BINDING, &s->renderbuffer);
     for (int i = 0; i < 4; i++) {
         gl->GetIntegerv(dpgl_pack_names[i], &s->pack[i]);
         gl->GetIntegerv(dpgl_unpack_names[i], &s->unpack[i]);
@@ -272,6 +287,8 @@ static void dpgl_restore(const dpgl_gl *gl, const dpgl_state *s)
         gl->PixelStorei(dpgl_unpack_names[i], s->unpack[i]);
     }
     gl->BindTexture(GL_TEXTURE_2D, (GLuint)s->texture);
+    if (gl->BindRenderbuffer)
+        gl->BindRenderbuffer(GL_RENDERBUFFER, (GLuint)s->renderbuffer);
     gl->BindBuffer(GL_PIXEL_UNPACK_BUFFER, (GLuint)s->unpack_buffer);
     gl->BindBuffer(GL_PIXEL_PACK_BUFFER, (GLuint)s->pack_buffer);
     /* The read buffer belongs to the framebuffer that was bound when it was read. */
@@ -291,7 +308,9 @@ static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous);
 static bool dpgl_interop_available(const dpgl_gl *gl)
 {
     const char *ext = gl->GetExtensionsStringARB ? gl->GetExtensionsStringARB(gl->GetCurrentDC()) : NULL;
-    return ext && strstr(ext, "WGL_NV_DX_interop2") && gl->DXOpenDeviceNV && gl->DXCloseDeviceNV &&
+    return ext && strstr(ext, "WGL_NV_DX_interop2") && gl->CheckFramebufferStatus && gl->GenRenderbuffers &&
+           gl->DeleteRenderbuffers && gl->BindRenderbuffer && gl->RenderbufferStorage && gl->FramebufferRenderbuffer &&
+           gl->DXOpenDeviceNV && gl->DXCloseDeviceNV &&
            gl->DXRegisterObjectNV && gl->DXUnregisterObjectNV && gl->DXLockObjectsNV && gl->DXUnlockObjectsNV &&
            gl->GenFramebuffers && gl->FramebufferTexture2D && gl->BlitFramebuffer;
 }
@@ -354,15 +373,68 @@ static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GL
 }
 
 /* Binds p to the dp11 handle dx (a GPU-transport port) through the interop device. */
+/* Binds p to the dp11 handle dx (a GPU-transport port) through the interop device, tried
+ * completely before the port commits to it: the device opened, slot 0's texture
+ * registered, locked and unlocked. Any refusal is DP_ERROR_UNSUPPORTED with its reason
+ * (the caller then serves the port in COPY mode where it can). */
 static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
 {
+    ID3D11Texture2D *slot0 = dp11_get_texture(dx);
+    HANDLE object;
     p->dx = dx;
     p->dx_device = p->gl.DXOpenDeviceNV(dp11_get_device());
     if (!p->dx_device)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXOpenDeviceNV failed: Win32 error %lu", GetLastError());
-    if (p->base.producer)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXOpenDeviceNV failed: Win32 error %lu (the GL context may be on "
+                                             "another adapter than the D3D11 device)", GetLastError());
+    object = slot0 ? dpgl_interop_object_for(p, slot0, WGL_ACCESS_READ_ONLY_NV) : NULL;
+    if (!object)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXRegisterObjectNV refused the port's texture: %s",
+                       dp_last_error_message());
+    if (!p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
+        return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXLockObjectsNV refused the port's texture: Win32 error %lu",
+                       GetLastError());
+    p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+    /* Registered read-only for the trial: a producer registers for writing at its first publish. */
+    if (p->base.producer) {
+        dpgl_interop_forget(p, true);
         p->gl.GenFramebuffers(1, &p->blit_fbo);
+    }
     p->mode = DPGL_MODE_INTEROP;
+    return DP_OK;
+}
+
+/* Producer: a multisampled read framebuffer cannot be blitted with a flip: resolve the
+ * region unflipped into a single-sampled renderbuffer of the adapter's own first, and
+ * read from there. *out_fbo / *out_x / *out_y: what to blit from. Caller saved the state. */
+static DP_RESULT dpgl_interop_source(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h,
+                                     GLuint *out_fbo, GLint *out_x, GLint *out_y)
+{
+    GLint samples = 0;
+    *out_fbo = fbo, *out_x = x, *out_y = y;
+    /* GL_SAMPLE_BUFFERS is the draw framebuffer's: ask it of the source bound for drawing. */
+    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, fbo);
+    p->gl.GetIntegerv(GL_SAMPLE_BUFFERS, &samples);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+    if (fbo && p->gl.CheckFramebufferStatus(GL_READ_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_framebuffer: framebuffer %u is not complete", fbo);
+    if (!samples)
+        return DP_OK;
+    if (!p->resolve_fbo) {
+        p->gl.GenFramebuffers(1, &p->resolve_fbo);
+        p->gl.GenRenderbuffers(1, &p->resolve_rb);
+    }
+    if (p->resolve_w != w || p->resolve_h != h) {
+        p->gl.BindRenderbuffer(GL_RENDERBUFFER, p->resolve_rb);
+        p->gl.RenderbufferStorage(GL_RENDERBUFFER, GL_RGBA8, w, h);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->resolve_fbo);
+        p->gl.FramebufferRenderbuffer(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, p->resolve_rb);
+        p->resolve_w = w, p->resolve_h = h;
+    }
+    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->resolve_fbo);
+    if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
+        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: the resolve framebuffer is not complete");
+    p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, 0, w, h, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    *out_fbo = p->resolve_fbo, *out_x = 0, *out_y = 0;
     return DP_OK;
 }
 
@@ -375,6 +447,7 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     dpgl_state s;
     GLint previous;
     GLsync sync;
+    GLuint src;
     bool done;
     DP_RESULT r = DP_OK;
 
@@ -394,6 +467,15 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     p->gl.Disable(GL_SCISSOR_TEST);
     p->gl.Disable(GL_FRAMEBUFFER_SRGB);
     previous = dpgl_bind_read(p, fbo);
+    r = dpgl_interop_source(p, fbo, x, y, w, h, &src, &x, &y);
+    if (r != DP_OK) {
+        dpgl_unbind_read(p, fbo, previous);
+        dpgl_restore(&p->gl, &s);
+        p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+        return r;
+    }
+    if (src != fbo)
+        p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, src);
     p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
     for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
         if (p->object[i].object == object)
@@ -572,6 +654,10 @@ static void dpgl_interop_destroy(DPGL_PORT *p)
         p->gl.DeleteFramebuffers(1, &p->blit_fbo);
     if (current && p->read_fbo)
         p->gl.DeleteFramebuffers(1, &p->read_fbo);
+    if (current && p->resolve_fbo)
+        p->gl.DeleteFramebuffers(1, &p->resolve_fbo);
+    if (current && p->resolve_rb)
+        p->gl.DeleteRenderbuffers(1, &p->resolve_rb);
     if (current && p->dx_device)
         p->gl.DXCloseDeviceNV(p->dx_device);
     if (current)
@@ -630,10 +716,14 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         DP_HANDLE dx;
         gpu.transport = DP_TRANSPORT_GPU;
         dx = dp11_create_port(&gpu);
-        if (dx)
-            return dpgl_interop_port(true, dx);
-        if (desc->transport == DP_TRANSPORT_GPU)
+        if (dx) {
+            DPGL_PORT *p = dpgl_interop_port(true, dx);
+            /* Interop refused somewhere on its way: COPY mode serves the port instead. */
+            if (p || desc->transport == DP_TRANSPORT_GPU)
+                return p;
+        } else if (desc->transport == DP_TRANSPORT_GPU) {
             return NULL;
+        }
         dp_error_restore(&saved);
     }
     return dpgl_copy_port(dp_engine_create(&dpgl_backend, &a), "dpgl_create");
