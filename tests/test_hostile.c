@@ -113,126 +113,122 @@ static DP_RESULT hostile_acquire_check(tu_gpu *g, DP_HANDLE cons, uint32_t timeo
     return DP_OK;
 }
 
-DP_TEST(hostile_generation_without_objects_stops_frames_not_the_port)
+/* A producer and a consumer of one host port in this process, and the port's block as
+ * a vandal maps it. */
+typedef struct {
+    tu_gpu g;
+    DP_HANDLE prod, cons;
+    hostile_block b;
+} hostile_pair;
+
+static bool hostile_pair_open(hostile_pair *t, const char *what)
 {
     wchar_t name[64];
-    hostile_block b = {0};
-    DP_HANDLE prod, cons;
+    hostile_name(name, 64, what);
+    t->prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
+    t->cons = t->prod ? dp12_open_port(name) : NULL;
+    return ok(t->cons && hostile_block_open(&t->b, name), "create/open %ls: %s", name, dp_last_error_message());
+}
+
+static void hostile_pair_close(hostile_pair *t)
+{
+    hostile_block_close(&t->b);
+    dp12_close(t->cons);
+    dp12_close(t->prod);
+    tu_gpu_free(&t->g);
+    dp12_shutdown();
+}
+
+DP_TEST(hostile_generation_without_objects_stops_frames_not_the_port)
+{
+    hostile_pair t = {0};
     uint32_t real;
     uint64_t frame = 0;
     DP_RESULT r;
-    tu_gpu g;
-    if (!dp12_init() || !tu_gpu_init(&g))
+    if (!dp12_init() || !tu_gpu_init(&t.g))
         skip("no D3D12 device: %s", dp_last_error_message());
-    hostile_name(name, 64, "gen");
-    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
-    cons = prod ? dp12_open_port(name) : NULL;
-    if (!ok(cons && hostile_block_open(&b, name), "create/open: %s", dp_last_error_message()))
+    if (!hostile_pair_open(&t, "gen"))
         goto out;
-    ok(hostile_publish(&g, prod, &frame) == DP_OK, "publish: %s", dp_last_error_message());
-    ok(hostile_acquire_check(&g, cons, 5000, HOSTILE_W, HOSTILE_H, NULL) == DP_OK, "first acquire: %s",
+    ok(hostile_publish(&t.g, t.prod, &frame) == DP_OK, "publish: %s", dp_last_error_message());
+    ok(hostile_acquire_check(&t.g, t.cons, 5000, HOSTILE_W, HOSTILE_H, NULL) == DP_OK, "first acquire: %s",
        dp_last_error_message());
 
     /* A generation whose objects do not exist: following it must fail, every time,
      * with nothing held, and the producer must not lose a slot to it. */
-    real = *b.generation;
-    *b.generation = real + 20;
+    real = *t.b.generation;
+    *t.b.generation = real + 20;
     for (int i = 0; i < 3; i++) {
         ULONGLONG start = GetTickCount64();
-        r = hostile_acquire_check(&g, cons, 300, HOSTILE_W, HOSTILE_H, NULL);
+        r = hostile_acquire_check(&t.g, t.cons, 300, HOSTILE_W, HOSTILE_H, NULL);
         ok(r != DP_OK && r != DP_ERROR_TIMEOUT, "acquire %d of a generation without objects: %s", i,
            dp_result_string(r));
         ok(GetTickCount64() - start < 350, "that acquire took %llu ms", (unsigned long long)(GetTickCount64() - start));
     }
-    *b.generation = real;
+    *t.b.generation = real;
     /* The producer has its slots: none is held by the consumer (a slot still being copied
      * out by the host worker is a moment's BUSY, no more). */
     for (int i = 0; i < 5; i++) {
         ULONGLONG start = GetTickCount64();
-        while ((r = hostile_publish(&g, prod, &frame)) == DP_ERROR_BUSY && GetTickCount64() - start < 2000)
+        while ((r = hostile_publish(&t.g, t.prod, &frame)) == DP_ERROR_BUSY && GetTickCount64() - start < 2000)
             Sleep(5);
         ok(r == DP_OK, "publish %d after the failed follows: %s (%s)", i, dp_result_string(r), dp_last_error_message());
     }
     /* The port is whole again: the same consumer takes the newest frame. */
-    r = hostile_acquire_check(&g, cons, 5000, HOSTILE_W, HOSTILE_H, NULL);
+    r = hostile_acquire_check(&t.g, t.cons, 5000, HOSTILE_W, HOSTILE_H, NULL);
     ok(r == DP_OK, "acquire once the block is sane: %s (%s)", dp_result_string(r), dp_last_error_message());
 out:
-    hostile_block_close(&b);
-    dp12_close(cons);
-    dp12_close(prod);
-    tu_gpu_free(&g);
-    dp12_shutdown();
+    hostile_pair_close(&t);
 }
 
 DP_TEST(hostile_block_geometry_never_reaches_the_producer)
 {
-    wchar_t name[64];
-    hostile_block b = {0};
-    DP_HANDLE prod, cons;
+    hostile_pair t = {0};
     DP_PORT_INFO info;
     uint64_t frame = 0;
     DP_RESULT r;
-    tu_gpu g;
-    if (!dp12_init() || !tu_gpu_init(&g))
+    if (!dp12_init() || !tu_gpu_init(&t.g))
         skip("no D3D12 device: %s", dp_last_error_message());
-    hostile_name(name, 64, "bpp");
-    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
-    cons = prod ? dp12_open_port(name) : NULL;
-    if (!ok(cons && hostile_block_open(&b, name), "create/open: %s", dp_last_error_message()))
+    if (!hostile_pair_open(&t, "bpp"))
         goto out;
-    *b.bytes_per_pixel = 16;
-    r = dp12_resize_port(prod, 200, 96);
+    *t.b.bytes_per_pixel = 16;
+    r = dp12_resize_port(t.prod, 200, 96);
     ok(r == DP_OK, "resize with a vandalised block: %s (%s)", dp_result_string(r), dp_last_error_message());
-    ok(dp_get_port_info(prod, &info) && info.row_pitch == 1024, "the producer's row pitch is %u, not 1024",
+    ok(dp_get_port_info(t.prod, &info) && info.row_pitch == 1024, "the producer's row pitch is %u, not 1024",
        info.row_pitch);
-    ok(*b.bytes_per_pixel == 4, "the block says %u bytes per pixel after the resize", *b.bytes_per_pixel);
+    ok(*t.b.bytes_per_pixel == 4, "the block says %u bytes per pixel after the resize", *t.b.bytes_per_pixel);
     for (int i = 0; i < 3; i++)
-        ok(hostile_publish(&g, prod, &frame) == DP_OK, "publish %d: %s", i, dp_last_error_message());
-    r = hostile_acquire_check(&g, cons, 5000, 200, 96, NULL);
+        ok(hostile_publish(&t.g, t.prod, &frame) == DP_OK, "publish %d: %s", i, dp_last_error_message());
+    r = hostile_acquire_check(&t.g, t.cons, 5000, 200, 96, NULL);
     ok(r == DP_OK, "acquire after the resize: %s (%s)", dp_result_string(r), dp_last_error_message());
 out:
-    hostile_block_close(&b);
-    dp12_close(cons);
-    dp12_close(prod);
-    tu_gpu_free(&g);
-    dp12_shutdown();
+    hostile_pair_close(&t);
 }
 
 DP_TEST(hostile_acquire_honours_its_timeout_while_the_block_changes)
 {
-    wchar_t name[64];
-    hostile_block b = {0};
-    DP_HANDLE prod, cons;
+    hostile_pair t = {0};
     uint32_t real;
     ULONGLONG start, spent;
     DP_RESULT r;
-    tu_gpu g;
-    if (!dp12_init() || !tu_gpu_init(&g))
+    if (!dp12_init() || !tu_gpu_init(&t.g))
         skip("no D3D12 device: %s", dp_last_error_message());
-    hostile_name(name, 64, "odd");
-    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
-    cons = prod ? dp12_open_port(name) : NULL;
-    if (!ok(cons && hostile_block_open(&b, name), "create/open: %s", dp_last_error_message()))
+    if (!hostile_pair_open(&t, "odd"))
         goto out;
     /* A change that never ends, under a live producer: a wait, not an error. */
-    real = *b.generation;
-    *b.generation = real + 1;
+    real = *t.b.generation;
+    *t.b.generation = real + 1;
     start = GetTickCount64();
-    r = hostile_acquire_check(&g, cons, 250, HOSTILE_W, HOSTILE_H, NULL);
+    r = hostile_acquire_check(&t.g, t.cons, 250, HOSTILE_W, HOSTILE_H, NULL);
     spent = GetTickCount64() - start;
     ok(r == DP_ERROR_TIMEOUT, "acquire while the block stays odd: %s (%s)", dp_result_string(r),
        dp_last_error_message());
     ok(spent >= 240 && spent <= 300, "a 250 ms acquire took %llu ms", (unsigned long long)spent);
-    *b.generation = real;
-    ok(hostile_publish(&g, prod, &(uint64_t){0}) == DP_OK, "publish: %s", dp_last_error_message());
-    r = hostile_acquire_check(&g, cons, 5000, HOSTILE_W, HOSTILE_H, NULL);
+    *t.b.generation = real;
+    ok(hostile_publish(&t.g, t.prod, &(uint64_t){0}) == DP_OK, "publish: %s", dp_last_error_message());
+    r = hostile_acquire_check(&t.g, t.cons, 5000, HOSTILE_W, HOSTILE_H, NULL);
     ok(r == DP_OK, "acquire once the change ended: %s (%s)", dp_result_string(r), dp_last_error_message());
 out:
-    hostile_block_close(&b);
-    dp12_close(cons);
-    dp12_close(prod);
-    tu_gpu_free(&g);
-    dp12_shutdown();
+    hostile_pair_close(&t);
 }
 
 /* argv: role, port name. Creates the port and waits to be killed. */
