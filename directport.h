@@ -193,6 +193,14 @@ DP_API const char *dp_result_string(DP_RESULT r);
 DP_API DP_TRANSPORT dp_get_transport(DP_HANDLE h);
 /* Fills *out; false with an error for a bad handle or NULL out. */
 DP_API bool dp_get_port_info(DP_HANDLE h, DP_PORT_INFO *out);
+/* With the environment variable DIRECTPORT_D3D_DEBUG=1 when a device is made, the
+ * library turns on the D3D12 debug layer (ID3D12Debug::EnableDebugLayer, which applies to
+ * every D3D12 device the process makes afterwards) and creates its D3D11 device with
+ * D3D11_CREATE_DEVICE_DEBUG, where the SDK layers are installed. Returns how many errors
+ * and corruptions their info queues have reported for the library's devices so far
+ * (counted at each dp12_shutdown / dp11_shutdown and at each call of this). 0 otherwise.
+ * Thread-safe. */
+DP_API uint32_t dp_debug_errors(void);
 /* Fills *out with the library's counters; false for NULL. Thread-safe. */
 DP_API bool dp_get_stats(DP_STATS *out);
 /* The live ports of this session and the global namespace: fills up to capacity

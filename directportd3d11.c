@@ -138,14 +138,22 @@ static HRESULT dp11_create_device(void)
     ID3D11Device *device = NULL;
     HRESULT hr = S_OK;
 
+    UINT flags = D3D11_CREATE_DEVICE_BGRA_SUPPORT | (dp_debug_layers() ? D3D11_CREATE_DEVICE_DEBUG : 0u);
+
     AcquireSRWLockExclusive(&dp11.lock);
     if (!dp11.device) {
-        hr = D3D11CreateDevice(NULL, D3D_DRIVER_TYPE_HARDWARE, NULL, D3D11_CREATE_DEVICE_BGRA_SUPPORT, levels,
-                               DP_ARRAY_SIZE(levels), D3D11_SDK_VERSION, &device, NULL, NULL);
-        /* A runtime that predates 11_1 rejects the whole list. */
-        if (hr == E_INVALIDARG)
-            hr = D3D11CreateDevice(NULL, D3D_DRIVER_TYPE_HARDWARE, NULL, D3D11_CREATE_DEVICE_BGRA_SUPPORT,
-                                   levels + 1, 1, D3D11_SDK_VERSION, &device, NULL, NULL);
+        for (int tries = 0; tries < 2; tries++) {
+            hr = D3D11CreateDevice(NULL, D3D_DRIVER_TYPE_HARDWARE, NULL, flags, levels, DP_ARRAY_SIZE(levels),
+                                   D3D11_SDK_VERSION, &device, NULL, NULL);
+            /* A runtime that predates 11_1 rejects the whole list. */
+            if (hr == E_INVALIDARG)
+                hr = D3D11CreateDevice(NULL, D3D_DRIVER_TYPE_HARDWARE, NULL, flags, levels + 1, 1, D3D11_SDK_VERSION,
+                                       &device, NULL, NULL);
+            /* Without the SDK layers installed, the debug flag fails the create: go on without. */
+            if (SUCCEEDED(hr) || !(flags & D3D11_CREATE_DEVICE_DEBUG))
+                break;
+            flags &= ~(UINT)D3D11_CREATE_DEVICE_DEBUG;
+        }
         if (SUCCEEDED(hr))
             dp11_adopt(device);
         DP_RELEASE(device);
@@ -166,8 +174,36 @@ static void dp11_adopt_device(void *device)
     ReleaseSRWLockExclusive(&dp11.lock);
 }
 
+/* The D3D11 debug layer's errors and corruptions for the library's device since the last
+ * look (none without the layer). */
+uint32_t dp11_debug_harvest(void)
+{
+    ID3D11InfoQueue *queue = NULL;
+    uint32_t errors = 0;
+    AcquireSRWLockExclusive(&dp11.lock);
+    if (dp11.device && SUCCEEDED(ID3D11Device_QueryInterface(dp11.device, &IID_ID3D11InfoQueue, (void **)&queue))) {
+        UINT64 n = ID3D11InfoQueue_GetNumStoredMessages(queue);
+        for (UINT64 i = 0; i < n; i++) {
+            SIZE_T len = 0;
+            D3D11_MESSAGE *m;
+            if (FAILED(ID3D11InfoQueue_GetMessage(queue, i, NULL, &len)) ||
+                !(m = HeapAlloc(GetProcessHeap(), 0, len)))
+                continue;
+            if (SUCCEEDED(ID3D11InfoQueue_GetMessage(queue, i, m, &len)) &&
+                m->Severity <= D3D11_MESSAGE_SEVERITY_ERROR)
+                errors++;
+            HeapFree(GetProcessHeap(), 0, m);
+        }
+        ID3D11InfoQueue_ClearStoredMessages(queue);
+        ID3D11InfoQueue_Release(queue);
+    }
+    ReleaseSRWLockExclusive(&dp11.lock);
+    return errors;
+}
+
 static void dp11_release_device(void)
 {
+    dp_debug_add(dp11_debug_harvest());
     AcquireSRWLockExclusive(&dp11.lock);
     /* An adopted device goes back to its owner as it came. */
     if (dp11.mt)

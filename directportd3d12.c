@@ -111,12 +111,45 @@ static bool dp12_ready(void)
 
 static HRESULT dp12_create_device(void)
 {
+    ID3D12Debug *debug = NULL;
     HRESULT hr = S_OK;
     AcquireSRWLockExclusive(&dp12.lock);
+    /* Opt-in only: the debug layer is the process's from then on. */
+    if (!dp12.device && dp_debug_layers() && SUCCEEDED(D3D12GetDebugInterface(&IID_ID3D12Debug, (void **)&debug))) {
+        ID3D12Debug_EnableDebugLayer(debug);
+        ID3D12Debug_Release(debug);
+    }
     if (!dp12.device)
         hr = D3D12CreateDevice(NULL, D3D_FEATURE_LEVEL_11_0, &IID_ID3D12Device, (void **)&dp12.device);
     ReleaseSRWLockExclusive(&dp12.lock);
     return hr;
+}
+
+/* The D3D12 debug layer's errors and corruptions for the library's device since the last
+ * look (none without the layer). */
+uint32_t dp12_debug_harvest(void)
+{
+    ID3D12InfoQueue *queue = NULL;
+    uint32_t errors = 0;
+    AcquireSRWLockExclusive(&dp12.lock);
+    if (dp12.device && SUCCEEDED(ID3D12Device_QueryInterface(dp12.device, &IID_ID3D12InfoQueue, (void **)&queue))) {
+        UINT64 n = ID3D12InfoQueue_GetNumStoredMessages(queue);
+        for (UINT64 i = 0; i < n; i++) {
+            SIZE_T len = 0;
+            D3D12_MESSAGE *m;
+            if (FAILED(ID3D12InfoQueue_GetMessage(queue, i, NULL, &len)) ||
+                !(m = HeapAlloc(GetProcessHeap(), 0, len)))
+                continue;
+            if (SUCCEEDED(ID3D12InfoQueue_GetMessage(queue, i, m, &len)) &&
+                m->Severity <= D3D12_MESSAGE_SEVERITY_ERROR)
+                errors++;
+            HeapFree(GetProcessHeap(), 0, m);
+        }
+        ID3D12InfoQueue_ClearStoredMessages(queue);
+        ID3D12InfoQueue_Release(queue);
+    }
+    ReleaseSRWLockExclusive(&dp12.lock);
+    return errors;
 }
 
 static void *dp12_device(void)
@@ -132,6 +165,7 @@ static void dp12_adopt_device(void *device)
 
 static void dp12_release_device(void)
 {
+    dp_debug_add(dp12_debug_harvest());
     AcquireSRWLockExclusive(&dp12.lock);
     DP_RELEASE(dp12.device);
     dp12.can_share = -1;
@@ -143,14 +177,20 @@ static void dp12_release_device(void)
  * but not open by name, as Wine 11's vkd3d-proton, would leave every consumer out). */
 static bool dp12_device_can_share(void)
 {
+    static volatile LONG probes;
     ID3D12Fence *fence = NULL;
     HANDLE nt = NULL, opened = NULL;
     wchar_t name[64] = {0};
     HRESULT hr;
-    if (dp12.can_share >= 0)
-        return dp12.can_share == 1;
-    _snwprintf(name, DP_ARRAY_SIZE(name) - 1, L"Local\\DirectPort.probe.%lu", (unsigned long)GetCurrentProcessId());
-    name[DP_ARRAY_SIZE(name) - 1] = 0;
+    bool yes;
+    AcquireSRWLockExclusive(&dp12.lock);
+    if (dp12.can_share >= 0) {
+        yes = dp12.can_share == 1;
+        ReleaseSRWLockExclusive(&dp12.lock);
+        return yes;
+    }
+    _snwprintf(name, DP_ARRAY_SIZE(name) - 1, L"Local\\DirectPort.probe.%lu.%ld", (unsigned long)GetCurrentProcessId(),
+               (long)InterlockedIncrement(&probes));
     hr = ID3D12Device_CreateFence(dp12.device, 0, D3D12_FENCE_FLAG_SHARED, &IID_ID3D12Fence, (void **)&fence);
     if (SUCCEEDED(hr))
         hr = ID3D12Device_CreateSharedHandle(dp12.device, (ID3D12DeviceChild *)fence, NULL, GENERIC_ALL, name, &nt);
@@ -161,8 +201,12 @@ static bool dp12_device_can_share(void)
     if (nt)
         CloseHandle(nt);
     DP_RELEASE(fence);
-    dp12.can_share = SUCCEEDED(hr) ? 1 : 0;
-    return dp12.can_share == 1;
+    /* Only a definite answer is kept: a passing failure (memory) is asked again next time. */
+    yes = SUCCEEDED(hr);
+    if (yes || dp_hr_is_unsupported(hr) || hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND))
+        dp12.can_share = yes ? 1 : 0;
+    ReleaseSRWLockExclusive(&dp12.lock);
+    return yes;
 }
 
 static LUID dp12_adapter(void)
@@ -529,6 +573,11 @@ static DP_RESULT dp12_consume(dp_port *base, void *queue, uint32_t slot, uint64_
          * fence value, matters: the legacy follow step may have moved the fence that far
          * already. This costs the caller the copy's time. */
         dp_host_drain(g->base.host);
+        /* A copy that failed never moves the local fence: the caller's queue must not
+         * wait for it (a queue wait has no timeout). */
+        if (ID3D12Fence_GetCompletedValue(p->local_fence) < frame)
+            return dp_fail(DP_ERROR_DEVICE, "dp12_acquire_frame: the host worker of %ls could not upload frame %llu",
+                           base->names.display, (unsigned long long)frame);
     } else {
         p->held_texture = slot;
     }

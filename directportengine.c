@@ -142,10 +142,14 @@ static void dp_engine_quiesce(dp_port *p, dp_gen *g)
         b->gen_quiesce(p, g);
         return;
     }
+    ULONGLONG start = GetTickCount64();
     if (g->host)
         dp_host_drain(g->host);
-    if (p->wait_event && b->fence_value(p, g, role) < value && b->fence_arm(p, g, role, value, p->wait_event))
-        dp_wait_event(p, p->wait_event, 10000);
+    /* The handle's own GPU work, whatever became of the producer; the event is auto-reset
+     * and may be stale, so the value is looked at again after every wake. */
+    while (p->wait_event && b->fence_value(p, g, role) < value && dp_remaining_ms(start, 10000) &&
+           b->fence_arm(p, g, role, value, p->wait_event))
+        WaitForSingleObject(p->wait_event, dp_remaining_ms(start, 10000));
 }
 
 /* Lets go of a generation once the GPU and the worker are done with it. */
@@ -461,8 +465,17 @@ void dp_engine_signalled(dp_port *p, uint64_t value)
 {
     if (p->producer && value > p->signalled)
         p->signalled = value;
-    if (p->transport == DP_TRANSPORT_GPU && p->producer && p->block)
+    /* Only a 1-slot port's value is its frame: a port of more slots publishes through
+     * end_frame, and slot 0 may be being written. */
+    if (p->transport == DP_TRANSPORT_GPU && p->producer && p->block && p->slots == 1)
         dp_ring_publish(p, 0, value);
+}
+
+void dp_engine_abort_frame(DP_HANDLE h, dp_kind kind)
+{
+    dp_port *p = dp_handle_get(h, kind, "abort_frame");
+    if (p)
+        p->begun = DP_NO_SLOT;
 }
 
 DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uint32_t height, const char *fn)

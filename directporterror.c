@@ -172,6 +172,27 @@ DP_RESULT dp_fail_win32(DP_RESULT r, DWORD err, const char *step)
                            text[0] ? " (" : "", text, text[0] ? ")" : "");
 }
 
+static volatile LONG dp_debug_count;
+
+bool dp_debug_layers(void)
+{
+    char v[4] = {0};
+    return GetEnvironmentVariableA("DIRECTPORT_D3D_DEBUG", v, sizeof(v)) == 1 && v[0] == '1';
+}
+
+void dp_debug_add(uint32_t n)
+{
+    if (n)
+        InterlockedExchangeAdd(&dp_debug_count, (LONG)n);
+}
+
+uint32_t dp_debug_errors(void)
+{
+    dp_debug_add(dp12_debug_harvest());
+    dp_debug_add(dp11_debug_harvest());
+    return (uint32_t)InterlockedCompareExchange(&dp_debug_count, 0, 0);
+}
+
 bool dp_hr_is_unsupported(HRESULT hr)
 {
     return hr == E_NOTIMPL || hr == DXGI_ERROR_UNSUPPORTED || hr == E_NOINTERFACE;

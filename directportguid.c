@@ -5,3 +5,5 @@
 #include <initguid.h>
 #include <d3d12.h>
 #include <d3d11_4.h>
+#include <d3d11sdklayers.h>
+#include <d3d12sdklayers.h>

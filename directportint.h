@@ -12,6 +12,8 @@
 #include <windows.h>
 #include <d3d12.h>
 #include <d3d11_4.h>
+#include <d3d11sdklayers.h>
+#include <d3d12sdklayers.h>
 #include <dxgi1_4.h>
 
 #include "directport.h"
@@ -61,6 +63,13 @@ void dp_error_restore(const dp_error_state *saved);
 void dp_error_note_create_failed(void);
 /* The HRESULT of the calling thread's last failed dp12 create; S_OK if none failed. */
 HRESULT dp_error_create_hr(void);
+/* DIRECTPORT_D3D_DEBUG=1: devices on the D3D debug layers (dp_debug_errors). */
+bool dp_debug_layers(void);
+/* Counts n errors the debug layers reported. */
+void dp_debug_add(uint32_t n);
+/* The backends' info queues, counted into dp_debug_add (each backend's file). */
+uint32_t dp12_debug_harvest(void);
+uint32_t dp11_debug_harvest(void);
 /* DllMain hooks: free a thread's error record / everything at unload. */
 void dp_error_thread_detach(void);
 void dp_error_process_detach(void);
@@ -396,6 +405,9 @@ uint64_t dp_engine_completed(const dp_backend *b, DP_HANDLE h, const char *fn);
 /* The legacy API's signal moved the fence to value: a GPU-transport producer's value is
  * the frame, published for acquire and discovery. */
 void dp_engine_signalled(dp_port *p, uint64_t value);
+/* Producer: forgets the frame begun (its slot was never written); for the GL adapter's
+ * INTEROP publish, whose steps after dp11_begin_frame can fail. */
+void dp_engine_abort_frame(DP_HANDLE h, dp_kind kind);
 /* init, init_with_device, get_device and shutdown of a D3D backend. */
 bool dp_engine_init(const dp_backend *b, const char *fn);
 bool dp_engine_init_with_device(const dp_backend *b, void *device, const char *fn);

@@ -88,6 +88,9 @@ void dptest_register_child(const char *role, dptest_child_fn fn, const char *fil
 /* A function the runner calls once before the first case (not in child processes, not
  * for --list): the harness states the machine's capabilities there. */
 void dptest_register_prologue(void (*fn)(void));
+/* A function the runner calls after every case, inside it: its ok() failures are the
+ * case's (the harness checks the D3D debug layers' reports there). */
+void dptest_register_epilogue(void (*fn)(void));
 
 /* Defines `static void name(void)` and registers it as a case. */
 #define DP_TEST(name)                                                        \

@@ -47,10 +47,16 @@ static child_role *g_roles;
 static size_t g_nroles, g_caproles;
 static int g_registration_failed; /* out of memory in a constructor */
 static void (*g_prologue)(void);
+static void (*g_epilogue)(void);
 
 void dptest_register_prologue(void (*fn)(void))
 {
     g_prologue = fn;
+}
+
+void dptest_register_epilogue(void (*fn)(void))
+{
+    g_epilogue = fn;
 }
 
 /* State of the running case, shared with the watchdog and crash handlers. */
@@ -490,6 +496,8 @@ static void run_case(unsigned number, const test_case *tc)
         g_last_file = NULL;
         g_case_start_ms = t0 ? t0 : 1;
         tc->fn();
+        if (g_epilogue)
+            g_epilogue();
         g_case_start_ms = 0;
         uint64_t took = now_ms() - t0;
         if (took >= 5000) {

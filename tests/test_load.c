@@ -23,6 +23,7 @@ typedef void (*any_fn)(void); /* matches any function type in a cast */
     X(dp_get_transport) \
     X(dp_get_port_info) \
     X(dp_get_stats) \
+    X(dp_debug_errors) \
     X(dp_list_ports) \
     X(dp12_init) \
     X(dp12_shutdown) \

@@ -128,6 +128,7 @@ typedef struct {
     HANDLE harvester;
     HANDLE harvest_kick;        /* auto-reset: a readback was issued, or stop */
     volatile LONG harvest_stop;
+    volatile LONG harvest_current;  /* 1: the thread made its context current; -1: it could not */
     HGLRC harvest_context;
     HDC harvest_dc;
 } dpgl_gen;
@@ -461,8 +462,10 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     if (r != DP_OK)
         return r;
     object = dpgl_interop_object_for(p, target, WGL_ACCESS_WRITE_DISCARD_NV);
-    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
+    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object)) {
+        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
         return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: wglDXLockObjectsNV failed");
+    }
     dpgl_save(&p->gl, &s);
     p->gl.Disable(GL_SCISSOR_TEST);
     p->gl.Disable(GL_FRAMEBUFFER_SRGB);
@@ -472,6 +475,7 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
         dpgl_unbind_read(p, fbo, previous);
         dpgl_restore(&p->gl, &s);
         p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
         return r;
     }
     if (src != fbo)
@@ -496,8 +500,10 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     }
     if (sync)
         p->gl.DeleteSync(sync);
-    if (!done)
+    if (!done) {
+        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
         return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: GL did not finish the frame's blit");
+    }
     return dp11_end_frame(p->dx, NULL);
 }
 
@@ -711,7 +717,10 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
         return NULL;
     /* INTEROP where the context and the driver can; COPY on the host transport otherwise. */
     dp_error_save(&saved);
-    if (desc->transport != DP_TRANSPORT_HOST && dpgl_interop_available(&gl) && dp11_init()) {
+    /* A blit cannot write an integer texture from a framebuffer of colours (GL 4.6
+     * §18.3.2): an integer port is published through COPY mode. */
+    if (desc->transport != DP_TRANSPORT_HOST && desc->format != DP_FORMAT_RAW_32BIT &&
+        dpgl_interop_available(&gl) && dp11_init()) {
         DP_PORT_DESC gpu = *desc;
         DP_HANDLE dx;
         gpu.transport = DP_TRANSPORT_GPU;
@@ -821,7 +830,10 @@ static DWORD WINAPI dpgl_harvest_main(void *arg)
 {
     dpgl_gen *g = arg;
     DPGL_PORT *p = (DPGL_PORT *)g->base.port;
-    if (p->gl.MakeCurrent(g->harvest_dc, g->harvest_context)) {
+    bool current = p->gl.MakeCurrent(g->harvest_dc, g->harvest_context) != FALSE;
+    InterlockedExchange(&g->harvest_current, current ? 1 : -1);
+    SetEvent(g->harvest_kick);
+    if (current) {
         while (!InterlockedCompareExchange(&g->harvest_stop, 0, 0)) {
             dpgl_buffer *b = dpgl_oldest_reading(g);
             /* Short waits: a stop is seen within one. */
@@ -834,6 +846,8 @@ static DWORD WINAPI dpgl_harvest_main(void *arg)
     }
     return 0;
 }
+
+static void dpgl_harvest_stop(DPGL_PORT *p, dpgl_gen *g);
 
 /* Starts g's harvest thread with a context shared with the caller's (current here) on
  * the caller's DC; false (and publishes harvest instead) where any step fails. */
@@ -859,6 +873,12 @@ static bool dpgl_harvest_start(DPGL_PORT *p, dpgl_gen *g)
         return false;
     }
     dp_stats_threads(1);
+    /* Publishes rely on the thread only once its context is current there. */
+    WaitForSingleObject(g->harvest_kick, 2000);
+    if (InterlockedCompareExchange(&g->harvest_current, 0, 0) != 1) {
+        dpgl_harvest_stop(p, g);
+        return false;
+    }
     return true;
 }
 

@@ -38,6 +38,7 @@ static any_fn const public_api[] = {
     (any_fn)dp_get_transport,
     (any_fn)dp_get_port_info,
     (any_fn)dp_get_stats,
+    (any_fn)dp_debug_errors,
     (any_fn)dp12_init_with_device,
     (any_fn)dp12_get_device,
     (any_fn)dp12_create_port,

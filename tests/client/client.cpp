@@ -39,6 +39,7 @@ static any_fn const public_api[] = {
     reinterpret_cast<any_fn>(dp_get_transport),
     reinterpret_cast<any_fn>(dp_get_port_info),
     reinterpret_cast<any_fn>(dp_get_stats),
+    reinterpret_cast<any_fn>(dp_debug_errors),
     reinterpret_cast<any_fn>(dp12_init_with_device),
     reinterpret_cast<any_fn>(dp12_get_device),
     reinterpret_cast<any_fn>(dp12_create_port),
