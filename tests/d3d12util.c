@@ -108,7 +108,10 @@ static bool tu_copy(tu_gpu *g, ID3D12Resource *texture, ID3D12Resource *buffer,
     buf.pResource = buffer;
     buf.Type = D3D12_TEXTURE_COPY_TYPE_PLACED_FOOTPRINT;
     buf.PlacedFootprint = *fp;
-    if (FAILED(ID3D12CommandAllocator_Reset(g->allocator)) ||
+    /* The allocator is reset below, and D3D12 forbids that while the GPU still runs a
+     * list it recorded: the last copy (a write's, still queued) must be done first.
+     * Without this wait vkd3d drops a queued write now and then. */
+    if (!tu_gpu_finish(g) || FAILED(ID3D12CommandAllocator_Reset(g->allocator)) ||
         FAILED(ID3D12GraphicsCommandList_Reset(g->list, g->allocator, NULL)))
         return false;
     if (to_texture)
@@ -135,7 +138,7 @@ bool tu_gpu_write(tu_gpu *g, ID3D12Resource *texture, uint32_t bpp, uint64_t fra
         ID3D12Resource_Unmap(buffer, 0, NULL);
         ok = tu_copy(g, texture, buffer, &fp, true);
     }
-    /* The copy is still queued: the buffer lives until the next write (which waits for
+    /* The copy is still queued: the buffer lives until the next copy (which waits for
      * this one first) or tu_gpu_free. */
     if (g->pending) {
         ok = tu_gpu_finish(g) && ok;
