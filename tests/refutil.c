@@ -7,6 +7,8 @@
 
 #include "refutil.h"
 
+#include "capabilities.h"
+
 const char *ru_error_name(void)
 {
     return dp_result_string(dp_last_error());
@@ -19,16 +21,7 @@ const char *ru_error_message(void)
 
 bool ru_gpu_transport(void)
 {
-    DP_PORT_DESC d = {0};
-    DP_HANDLE h;
-    wchar_t name[64];
-    swprintf(name, 64, L"refprobe%lu", (unsigned long)GetCurrentProcessId());
-    d.name = name;
-    d.width = d.height = 4;
-    d.transport = DP_TRANSPORT_GPU;
-    h = dp12_create_port(&d);
-    dp12_close(h);
-    return h != NULL;
+    return dpt_capability(DPCAP_NT_SHARING)->yes;
 }
 
 bool ru_texture_desc(void *handle, uint32_t *dxgi_format, uint32_t *width, uint32_t *height, bool *row_major)

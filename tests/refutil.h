@@ -15,7 +15,7 @@
  * "DP_OK") and its message. */
 const char *ru_error_name(void);
 const char *ru_error_message(void);
-/* Whether the driver shares NT handles (a GPU-transport port can be made); dp12_init first. */
+/* Whether the driver shares NT handles (the harness's nt_sharing capability). */
 bool ru_gpu_transport(void);
 /* dp12_get_resource(handle)'s description: DXGI format, size, whether it is row-major. */
 bool ru_texture_desc(void *handle, uint32_t *dxgi_format, uint32_t *width, uint32_t *height, bool *row_major);

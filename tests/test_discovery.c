@@ -9,22 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capabilities.h"
 #include "dptest.h"
-
-/* Whether this driver shares NT handles, so that DP_TRANSPORT_AUTO picks the GPU. */
-static bool discovery_gpu_transport(void)
-{
-    DP_PORT_DESC d = {0};
-    DP_HANDLE h;
-    wchar_t name[64];
-    swprintf(name, 64, L"discprobe%lu", (unsigned long)GetCurrentProcessId());
-    d.name = name;
-    d.width = d.height = 4;
-    d.transport = DP_TRANSPORT_GPU;
-    h = dp12_create_port(&d);
-    dp12_close(h);
-    return h != NULL;
-}
 
 /* The live ports, counted first and then filled; *count gets how many were filled.
  * free() the result. */
@@ -113,7 +99,8 @@ DP_TEST(discovery_lists_producer_in_another_process)
     ULONGLONG start;
     if (!dp12_init())
         skip("no D3D12 device: %s", dp_last_error_message());
-    expect = discovery_gpu_transport() ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
+    /* DP_TRANSPORT_AUTO picks the GPU where the driver shares NT handles. */
+    expect = dpt_capability(DPCAP_NT_SHARING)->yes ? DP_TRANSPORT_GPU : DP_TRANSPORT_HOST;
     dp12_shutdown(); /* listing needs no init */
     swprintf(name, 64, L"disc%lu", (unsigned long)GetCurrentProcessId());
     c = dptest_spawn(L"discovery_producer %ls 60", name);
