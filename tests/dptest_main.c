@@ -276,11 +276,24 @@ dptest_child dptest_spawn(const wchar_t *args_fmt, ...)
     memset(&pi, 0, sizeof pi);
     fflush(stdout);
     fflush(stderr);
-    if (!CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
-        dptest_check(0, __FILE__, __LINE__, "dptest_spawn: CreateProcessW(%ls) failed (%lu)",
-                     cmd, GetLastError());
-        free(cmd);
-        return child;
+    /* Under load Wine's CreateProcessW now and then fails with ERROR_INTERNAL_ERROR
+     * (1359) while the new process starts: a failure of the machine, not of the case.
+     * Such a start is tried again, a few times, each failure said. */
+    bool started = false;
+    for (int attempt = 1; attempt <= 4 && !started; attempt++) {
+        started = CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi) != 0;
+        if (!started) {
+            DWORD err = GetLastError();
+            if (err != ERROR_INTERNAL_ERROR || attempt == 4) {
+                dptest_check(0, __FILE__, __LINE__, "dptest_spawn: CreateProcessW(%ls) failed (%lu)",
+                             cmd, err);
+                free(cmd);
+                return child;
+            }
+            dptest_diag("dptest_spawn: CreateProcessW failed (%lu), attempt %d; starting again", err,
+                       attempt);
+            Sleep(200u * (DWORD)attempt);
+        }
     }
     free(cmd);
     child.process = pi.hProcess;
