@@ -65,7 +65,7 @@ CLIENT_CXXFLAGS = -std=c++17 $(WARNINGS) -O2 -I.
 # ---- native unit tests (Linux gcc, ASan/UBSan) ------------------------------------------
 # Built only when tests/native/ has sources. They use the same runner as dptest.exe.
 NATIVE_TEST_SRCS = $(sort $(wildcard tests/native/*.c))
-NATIVE_CORE_SRCS = directportblock.c directportnames.c
+NATIVE_CORE_SRCS = directportblock.c directportnames.c capture/x64len.c
 NATIVE_OBJS = $(addprefix $(B)/native/obj/,$(NATIVE_TEST_SRCS:.c=.o) \
                 $(NATIVE_CORE_SRCS:.c=.o) tests/dptest_main.o)
 NATIVE_UNIT = $(if $(NATIVE_TEST_SRCS),$(B)/native/unit)
@@ -181,6 +181,7 @@ setup:
 
 include examples/examples.mk
 include bench/bench.mk
+include capture/capture.mk
 
 # ---- install ----------------------------------------------------------------------------
 PREFIX  ?= /usr/local
