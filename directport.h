@@ -114,7 +114,7 @@ typedef enum {
     DP_ERROR_NOT_FOUND,         /* no port of that name */
     DP_ERROR_ACCESS_DENIED,     /* the port's security descriptor refuses this caller */
     DP_ERROR_TIMEOUT,           /* a wait ran out of time */
-    DP_ERROR_DISCONNECTED,      /* the producer process is gone */
+    DP_ERROR_DISCONNECTED,      /* the producer process is gone, or it closed the port */
     DP_ERROR_BUSY,              /* no free slot: the producer drops this frame */
     DP_ERROR_DEVICE,            /* a D3D call failed (device removed, out of video memory...) */
     DP_ERROR_OUT_OF_MEMORY,     /* a host allocation or section failed */

@@ -61,6 +61,13 @@ bool dp_process_alive(uint32_t pid, uint64_t start_time)
     return process != NULL;
 }
 
+/* Consumer: the producer of this generation closed the port (dp_port_close_block). */
+static bool dp_port_closed(const dp_port *p)
+{
+    const dpb_block *b = p->block;
+    return b && !p->producer && b->magic == DPB_MAGIC && b->producer_pid == 0 && b->generation == p->generation;
+}
+
 /* ---- Notify objects ------------------------------------------------------------------- */
 
 /* Creates (create) or opens the notify section and semaphore. A producer taking over a
@@ -125,6 +132,10 @@ DP_RESULT dp_port_wait_published(const dp_port *p, uint64_t after, HANDLE stop, 
     InterlockedIncrement(&p->notify->waiters);
     while (dp_port_published(p) <= after) {
         uint32_t wait = dp_remaining_ms(start, timeout_ms);
+        if (dp_port_closed(p)) {
+            r = dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls closed the port", p->names.display);
+            break;
+        }
         if (!wait) {
             r = dp_fail(DP_ERROR_TIMEOUT, "timed out after %u ms waiting on %ls", timeout_ms, p->names.display);
             break;
@@ -438,6 +449,8 @@ DP_RESULT dp_port_open_block(dp_port *p)
     /* The creator stores the magic last: a zero magic is a port still being made. */
     if (p->block->magic == 0)
         return dp_fail(DP_ERROR_NOT_FOUND, "the port %ls is still being created", p->names.display);
+    if (p->block->magic == DPB_MAGIC && p->block->producer_pid == 0)
+        return dp_fail(DP_ERROR_NOT_FOUND, "the port %ls was closed by its producer", p->names.display);
     r = dp_port_read_block(p, 200, &geo, &v);
     if (r == DP_ERROR_TIMEOUT)
         r = dp_fail(DP_ERROR_INCOMPATIBLE, "the control block of %ls stayed in a change", p->names.display);
@@ -512,7 +525,21 @@ DP_RESULT dp_port_check_producer(const dp_port *p)
 {
     if (p->producer_process && WaitForSingleObject(p->producer_process, 0) == WAIT_OBJECT_0)
         return dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls has exited", p->names.display);
+    if (dp_port_closed(p))
+        return dp_fail(DP_ERROR_DISCONNECTED, "the producer of %ls closed the port", p->names.display);
     return DP_OK;
+}
+
+void dp_port_close_block(dp_port *p)
+{
+    dpb_block *b = p->block;
+    LONG me = (LONG)GetCurrentProcessId();
+    if (!b || !p->producer || p->publish != DP_PUBLISH_NONE || b->generation != p->generation)
+        return;
+    if (InterlockedCompareExchange((volatile LONG *)&b->producer_pid, 0, me) != me)
+        return;
+    if (p->notify)
+        dp_port_notify(p, 0); /* wakes the waiters: they look at the block again */
 }
 
 DP_RESULT dp_wait_event(const dp_port *p, HANDLE event, uint32_t timeout_ms)

@@ -183,6 +183,7 @@ static void dp_engine_destroy(dp_port *p)
      * left retrying an odd generation. */
     if (p->block && p->publish == DP_PUBLISH_GENERATION)
         dp_port_publish_block(p);
+    dp_port_close_block(p);
     dp_engine_drop_gen(p, p->gen);
     p->gen = NULL;
     if (p->registered)

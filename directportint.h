@@ -238,12 +238,17 @@ void dp_port_commit_block(dp_port *p, const dp_geometry *geo);
 /* Releases the control block, notify objects and producer handle. Safe on a
  * half-built port. */
 void dp_port_release(dp_port *p);
+/* Producer: hands the name back as the port closes (the block names no producer; the
+ * consumers waiting wake and see DP_ERROR_DISCONNECTED; a new producer may take the name
+ * over at once). Nothing if the block is another producer's by now. */
+void dp_port_close_block(dp_port *p);
 /* Fills info from p. */
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
 /* GPU transport: DP_ERROR_UNSUPPORTED naming both adapters when the block's producer is
  * on another adapter than luid (textures do not cross adapters). */
 DP_RESULT dp_port_check_adapter(const dp_port *p, LUID luid);
-/* DP_ERROR_DISCONNECTED (with message) if the producer process is gone, else DP_OK. */
+/* DP_ERROR_DISCONNECTED (with message) if the producer process is gone or closed the
+ * port (of this generation), else DP_OK. */
 DP_RESULT dp_port_check_producer(const dp_port *p);
 /* Waits on `event` (and on the producer's process if known) up to timeout_ms:
  * DP_OK when event is set, DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED. */

@@ -234,9 +234,9 @@ static uint8_t *follow(uint8_t *p)
     return p;
 }
 
-bool dp_detour_install(dp_detour *d, void *function, void *hook, char *why, size_t cap)
+bool dp_detour_install(dp_detour *d, void *function, void *hook, void *volatile *original, char *why, size_t cap)
 {
-    if (!d || !function || !hook)
+    if (!d || !function || !hook || !original)
         return fail(why, cap, "detour of %p: %s", function, "no function or hook");
     memset(d, 0, sizeof *d);
     uint8_t *p = follow(function);
@@ -312,7 +312,11 @@ bool dp_detour_install(dp_detour *d, void *function, void *hook, char *why, size
     d->original = tramp;
     d->patched = total;
     memcpy(d->saved, code, total);
+    /* The caller's pointer to the original first: the hook may run the moment the jump
+     * is in. */
+    InterlockedExchangePointer((void *volatile *)original, tramp);
     if (!patch(p, jump, total, p, tramp, why, cap)) {
+        InterlockedExchangePointer((void *volatile *)original, NULL);
         VirtualFree(block, 0, MEM_RELEASE);
         memset(d, 0, sizeof *d);
         return false;

@@ -1,9 +1,10 @@
 /*
  * detour.h - inline detours for x86-64, the one hook mechanism of dphook.dll.
  *
- * dp_detour_install(d, function, hook) makes every call of function, however the
- * caller found its address (imports, GetProcAddress, wglGetProcAddress, a pointer kept
- * from before), run hook instead; d->original calls what function did before.
+ * dp_detour_install(d, function, hook, &original) makes every call of function, however
+ * the caller found its address (imports, GetProcAddress, wglGetProcAddress, a pointer
+ * kept from before), run hook instead; original (also d->original) calls what function
+ * did before.
  *
  *   - Leading jumps are followed first (E9 / EB, and jmp [rip+x] import thunks such as
  *     Windows 10's gdi32 -> gdi32full stubs): the function that really runs is patched.
@@ -38,7 +39,8 @@ typedef struct {
     bool installed;
 } dp_detour;
 
-bool dp_detour_install(dp_detour *d, void *function, void *hook, char *why, size_t cap);
+/* *original gets the trampoline before the jump goes in (the hook may run at once). */
+bool dp_detour_install(dp_detour *d, void *function, void *hook, void *volatile *original, char *why, size_t cap);
 bool dp_detour_remove(dp_detour *d, char *why, size_t cap);
 void dp_detour_free(dp_detour *d);
 

@@ -365,7 +365,9 @@ static int stop(DWORD pid)
     } else if (w == WAIT_OBJECT_0 + 1) {
         rc = failure(EXIT_FAIL, L"process %lu exited while detaching", (unsigned long)pid);
     } else {
-        rc = failure(EXIT_FAIL, L"process %lu did not detach within %u s", (unsigned long)pid, STOP_TIMEOUT_MS / 1000);
+        rc = failure(EXIT_FAIL, L"process %lu did not detach within %u s (%llu swaps seen, %llu published; %ls)",
+                     (unsigned long)pid, STOP_TIMEOUT_MS / 1000, (unsigned long long)seen.swaps,
+                     (unsigned long long)seen.published, seen.message);
     }
 out:
     if (b)

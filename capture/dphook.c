@@ -87,9 +87,8 @@ static struct {
     /* hooks */
     SRWLOCK install_lock;
     dp_detour detour[H_COUNT];
-    fn_swap real_swap, real_wglswap;
-    fn_swap_layer real_layer;
-    fn_delete_context real_delete;
+    /* the originals (trampolines), set before their detour goes in */
+    void *volatile real[H_COUNT];
     fn_get_context get_context;
     fn_get_dc get_dc;
     PVOID notify_cookie;
@@ -226,6 +225,7 @@ static void dph_on_swap(HDC dc)
         return;
     }
     if (g.stopping) {
+        g.block->skipped++;
         /* Detaching: the port goes in its own context, if this is it. */
         if (g.port && g.get_context && g.get_context() == g.port_ctx) {
             dph_close_port();
@@ -321,7 +321,10 @@ static BOOL WINAPI dph_SwapBuffers(HDC dc)
     bool outer = dph_enter();
     if (outer)
         dph_swap_of(dc);
-    BOOL r = g.real_swap(dc);
+    fn_swap real;
+    void *at = g.real[H_SWAP];
+    memcpy(&real, &at, sizeof real);
+    BOOL r = real(dc);
     dph_leave(outer);
     return r;
 }
@@ -331,7 +334,10 @@ static BOOL WINAPI dph_wglSwapBuffers(HDC dc)
     bool outer = dph_enter();
     if (outer)
         dph_swap_of(dc);
-    BOOL r = g.real_wglswap(dc);
+    fn_swap real;
+    void *at = g.real[H_WGLSWAP];
+    memcpy(&real, &at, sizeof real);
+    BOOL r = real(dc);
     dph_leave(outer);
     return r;
 }
@@ -341,7 +347,10 @@ static BOOL WINAPI dph_wglSwapLayerBuffers(HDC dc, UINT planes)
     bool outer = dph_enter();
     if (outer && (planes & WGL_SWAP_MAIN_PLANE))
         dph_swap_of(dc);
-    BOOL r = g.real_layer(dc, planes);
+    fn_swap_layer real;
+    void *at = g.real[H_LAYER];
+    memcpy(&real, &at, sizeof real);
+    BOOL r = real(dc, planes);
     dph_leave(outer);
     return r;
 }
@@ -360,7 +369,10 @@ static BOOL WINAPI dph_wglDeleteContext(HGLRC ctx)
         ReleaseSRWLockExclusive(&g.lock);
         SetLastError(err);
     }
-    BOOL r = g.real_delete(ctx);
+    fn_delete_context real;
+    void *at = g.real[H_DELETE];
+    memcpy(&real, &at, sizeof real);
+    BOOL r = real(ctx);
     dph_leave(outer);
     return r;
 }
@@ -373,7 +385,7 @@ static void *dph_fn(FARPROC f)
     return p;
 }
 
-static bool dph_hook(int which, HMODULE m, const char *symbol, void *hook, void *real_out, size_t real_size)
+static bool dph_hook(int which, HMODULE m, const char *symbol, void *hook, void *volatile *real_out)
 {
     char why[160];
     void *fn = m ? dph_fn(GetProcAddress(m, symbol)) : NULL;
@@ -383,18 +395,16 @@ static bool dph_hook(int which, HMODULE m, const char *symbol, void *hook, void 
         dph_message(L"%hs not found", symbol);
         return false;
     }
-    /* The original is known before the patch makes the hook reachable. */
-    if (!dp_detour_install(&g.detour[which], fn, hook, why, sizeof why)) {
+    /* real_out holds the original before the patch makes the hook reachable. */
+    if (!dp_detour_install(&g.detour[which], fn, hook, real_out, why, sizeof why)) {
         dph_message(L"cannot hook %hs: %hs", symbol, why);
         return false;
     }
-    memcpy(real_out, &g.detour[which].original, real_size);
     return true;
 }
 
-/* The detours of what is loaded; under install_lock. dp_detour_install writes the
- * trampoline before the jump, and real_* are set before any hook can see them used:
- * a hook reached first time runs only after its detour returned here. */
+/* The detours of what is loaded; under install_lock. Each g.real[] is set before its
+ * jump goes in (dp_detour_install), so a hook reached at once has its original. */
 static bool dph_install_loaded(void)
 {
     HMODULE gdi = GetModuleHandleW(L"gdi32.dll"), gl = GetModuleHandleW(L"opengl32.dll");
@@ -412,15 +422,12 @@ static bool dph_install_loaded(void)
         }
         g.get_dc = gd;
         g.get_context = gc;
-        ok = dph_hook(H_DELETE, gl, "wglDeleteContext", (void *)dph_wglDeleteContext, &g.real_delete,
-                      sizeof g.real_delete) &&
-             dph_hook(H_WGLSWAP, gl, "wglSwapBuffers", (void *)dph_wglSwapBuffers, &g.real_wglswap,
-                      sizeof g.real_wglswap) &&
-             dph_hook(H_LAYER, gl, "wglSwapLayerBuffers", (void *)dph_wglSwapLayerBuffers, &g.real_layer,
-                      sizeof g.real_layer);
+        ok = dph_hook(H_DELETE, gl, "wglDeleteContext", (void *)dph_wglDeleteContext, &g.real[H_DELETE]) &&
+             dph_hook(H_WGLSWAP, gl, "wglSwapBuffers", (void *)dph_wglSwapBuffers, &g.real[H_WGLSWAP]) &&
+             dph_hook(H_LAYER, gl, "wglSwapLayerBuffers", (void *)dph_wglSwapLayerBuffers, &g.real[H_LAYER]);
     }
     if (ok && gdi)
-        ok = dph_hook(H_SWAP, gdi, "SwapBuffers", (void *)dph_SwapBuffers, &g.real_swap, sizeof g.real_swap);
+        ok = dph_hook(H_SWAP, gdi, "SwapBuffers", (void *)dph_SwapBuffers, &g.real[H_SWAP]);
     return ok;
 }
 
