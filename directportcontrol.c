@@ -534,7 +534,7 @@ void dp_port_close_block(dp_port *p)
 {
     dpb_block *b = p->block;
     LONG me = (LONG)GetCurrentProcessId();
-    if (!b || !p->producer || p->publish != DP_PUBLISH_NONE || b->generation != p->generation)
+    if (!b || !p->complete || p->publish != DP_PUBLISH_NONE || b->generation != p->generation)
         return;
     if (InterlockedCompareExchange((volatile LONG *)&b->producer_pid, 0, me) != me)
         return;

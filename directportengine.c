@@ -209,6 +209,8 @@ static DP_HANDLE dp_engine_finish(dp_port *p, DP_RESULT r)
     }
     if (!h)
         dp_engine_destroy(p);
+    else
+        p->complete = p->producer;
     return h;
 }
 

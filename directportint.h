@@ -156,6 +156,8 @@ typedef struct dp_port {
     HANDLE wake;            /* semaphore waking waiters on a publish */
     HANDLE producer_process;/* consumer: SYNCHRONIZE handle on the producer; NULL if unknown */
     bool registered;        /* producer: listed in the discovery registry */
+    bool complete;          /* producer: made whole (a handle was returned): its close hands
+                             * the name back; a failed create's does not */
     HANDLE registry_section;/* producer: keeps the registry alive while listed */
     wchar_t *sddl;          /* producer: the creator's SDDL (HeapAlloc'd), for objects made later */
     enum { DP_PUBLISH_NONE, DP_PUBLISH_MAGIC, DP_PUBLISH_GENERATION } publish; /* producer: block not yet visible */

@@ -147,9 +147,10 @@ static void report(DWORD pid, const wchar_t *port, const char *state, const dpca
     fprintf(f, "pid=%lu\nport=%ls\nstate=%s\n", (unsigned long)pid, port, state);
     if (b)
         fprintf(f,
-                "swaps=%llu\npublished=%llu\ndropped=%llu\nskipped=%llu\nerrors=%llu\nwidth=%u\nheight=%u\n"
+                "mode=%s\nswaps=%llu\npublished=%llu\ndropped=%llu\nskipped=%llu\nerrors=%llu\nwidth=%u\nheight=%u\n"
                 "cost_ms_p50=%.4f\ncost_ms_p99=%.4f\ncost_ms_max=%.4f\nmessage=%ls\n",
-                (unsigned long long)b->swaps, (unsigned long long)b->published, (unsigned long long)b->dropped,
+                b->mode == 1 ? "INTEROP" : b->mode == 2 ? "COPY" : "none", (unsigned long long)b->swaps,
+                (unsigned long long)b->published, (unsigned long long)b->dropped,
                 (unsigned long long)b->skipped, (unsigned long long)b->errors, b->width, b->height, b->cost_ms_p50,
                 b->cost_ms_p99, b->cost_ms_max, b->message);
     fclose(f);

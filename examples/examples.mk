@@ -7,6 +7,8 @@
 #   $(B)/dpinfo.exe    this machine's capabilities and the live ports
 #   make demo          engine + plugin + viewer under Wine (tools/demo.sh): writes
 #                      $(B)/demo/received.png and engine.png and prints a summary
+#   make demo-capture  the same with no plugin: dpcapture.exe attaches to the running
+#                      engine (capture/capture.mk builds it)
 #
 # PNG files come from Debian's stb headers (libstb-dev, installed by tools/setup-debian.sh).
 
@@ -50,8 +52,13 @@ $(DPINFO_EXE): $(DPINFO_OBJS) $(IMPLIB) | $(DLL)
 # The Wine prefix is $(B)/wineprefix unless WINEPREFIX comes from the environment or
 # the command line.
 DEMO_WINEPREFIX = $(if $(filter file,$(origin WINEPREFIX)),$(CURDIR)/$(B)/wineprefix,$(WINEPREFIX))
-.PHONY: demo
+.PHONY: demo demo-capture
 demo:
 	@bash tools/setup-debian.sh
 	@$(MAKE) --no-print-directory $(EXAMPLE_TARGETS)
 	@B="$(B)" WINEPREFIX="$(DEMO_WINEPREFIX)" bash tools/demo.sh
+# The same chain with no plugin: dpcapture attaches to the running engine (capture/).
+demo-capture:
+	@bash tools/setup-debian.sh
+	@$(MAKE) --no-print-directory $(EXAMPLE_TARGETS) $(HOOK_DLL) $(CAPTURE_EXE)
+	@B="$(B)" WINEPREFIX="$(DEMO_WINEPREFIX)" bash tools/demo.sh capture

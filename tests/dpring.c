@@ -557,6 +557,56 @@ void case_ring_producer_killed_then_restarted(const dpt_api *api)
     child_done(api, &g, h);
 }
 
+/* A producer that closes its port, its process living on: the consumer is told at once
+ * (not at its timeout), a new open finds nothing, and a new producer takes the name
+ * over while the consumer still holds it, which the same consumer handle follows. */
+void case_ring_producer_closed_then_restarted(const dpt_api *api)
+{
+    wchar_t name[64];
+    DP_HANDLE prod, cons, again = NULL;
+    dpt_gpu g;
+    uint64_t last = 0;
+    DP_RESULT r = DP_OK;
+    INIT_OR_SKIP(api, &g);
+    ring_name(api, name, 64, "closed");
+    prod = ring_create(api, name, SMALL_W, SMALL_H, 2, DP_TRANSPORT_AUTO);
+    cons = prod ? api->open_port(name) : NULL;
+    if (!ok(prod && cons, "create and open: %s", dp_last_error_message())) {
+        api->close(prod);
+        child_done(api, &g, cons);
+        return;
+    }
+    ring_writer w = {api, &g, prod, 0, 0, 0, 0};
+    ok(ring_publish(&w) == DP_OK, "the first producer's frame");
+    r = ring_take(api, &g, cons, 10000, &last, SMALL_W, SMALL_H);
+    ok(r == DP_OK, "acquire from the first producer: %s", dp_result_string(r));
+
+    api->close(prod);
+    ULONGLONG start = GetTickCount64();
+    r = ring_take(api, &g, cons, 20000, &last, SMALL_W, SMALL_H);
+    ok(r == DP_ERROR_DISCONNECTED, "acquire after the producer closed: %s (%s)", dp_result_string(r),
+       dp_last_error_message());
+    dptest_diag("the close was heard after %llu ms", (unsigned long long)(GetTickCount64() - start));
+    again = api->open_port(name);
+    ok(!again && dp_last_error() == DP_ERROR_NOT_FOUND, "open after the close: %s",
+       dp_result_string(again ? DP_OK : dp_last_error()));
+    api->close(again);
+
+    /* The name is free again while the consumer holds its objects. */
+    prod = ring_create(api, name, SMALL_W, SMALL_H, 2, DP_TRANSPORT_AUTO);
+    ok(prod != NULL, "a new producer of the name: %s", dp_last_error_message());
+    if (prod) {
+        w.h = prod;
+        w.last = 0;
+        ok(ring_publish(&w) == DP_OK, "the new producer's frame");
+        r = ring_take(api, &g, cons, 10000, &last, SMALL_W, SMALL_H);
+        ok(r == DP_OK, "acquire from the new producer on the same handle: %s (%s)", dp_result_string(r),
+           dp_last_error_message());
+        api->close(prod);
+    }
+    child_done(api, &g, cons);
+}
+
 /* ---- Bad arguments ---------------------------------------------------------------------------- */
 
 #define EXPECT(call, want)                                                                                   \

@@ -43,6 +43,9 @@ void case_ring_stalled_and_killed_consumer(const dpt_api *api);
 /* A producer child killed mid-stream: the consumer hears of it, and follows a new
  * producer under the same name on the same handle. */
 void case_ring_producer_killed_then_restarted(const dpt_api *api);
+/* A producer that closes its port (its process lives on): the consumer hears of it at
+ * once, the name is free for a new producer, which the same consumer handle follows. */
+void case_ring_producer_closed_then_restarted(const dpt_api *api);
 
 /* A core's own misuse checks at two points of case_ring_bad_arguments: a frame begun on
  * prod while cons holds nothing and nothing was published yet; cons holding a frame. */

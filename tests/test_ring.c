@@ -70,6 +70,11 @@ DP_TEST(ring_producer_killed_then_restarted)
     case_ring_producer_killed_then_restarted(&dpt_d3d12);
 }
 
+DP_TEST(ring_producer_closed_then_restarted)
+{
+    case_ring_producer_closed_then_restarted(&dpt_d3d12);
+}
+
 /* ---- Resize ---------------------------------------------------------------------------- */
 
 DP_TEST(ring_resize_mid_stream)

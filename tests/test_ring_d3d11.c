@@ -69,6 +69,11 @@ DP_TEST(ring_d3d11_producer_killed_then_restarted)
     case_ring_producer_killed_then_restarted(&dpt_d3d11);
 }
 
+DP_TEST(ring_d3d11_producer_closed_then_restarted)
+{
+    case_ring_producer_closed_then_restarted(&dpt_d3d11);
+}
+
 DP_TEST(ring_d3d11_bad_arguments)
 {
     case_ring_bad_arguments(&dpt_d3d11, NULL);

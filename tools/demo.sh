@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# tools/demo.sh - the closed render loop, its DirectPort plugin and a host viewer, under
-# Wine (in an Xvfb of its own when there is no DISPLAY). Run by `make demo` after the
-# build; runs on its own too (B=build-dir, default build).
+# tools/demo.sh [plugin|capture] - the closed render loop, its DirectPort plugin and a
+# host viewer, under Wine (in an Xvfb of its own when there is no DISPLAY). Run by
+# `make demo` (plugin) and `make demo-capture` (capture) after the build; runs on its own
+# too (B=build-dir, default build).
+#
+#   plugin    engine.exe loads dpplugin.dll through its plugin interface
+#   capture   engine.exe runs with no plugin; dpcapture.exe attaches dphook.dll to the
+#             running engine (docs/capture.md) and detaches it once the viewer is done,
+#             while the engine draws on
 #
 #   engine.exe draws DEMO_FRAMES + 20 frames at DEMO_FPS, DEMO_SIZE; dpplugin.dll, loaded
 #   into it, publishes every frame into the port DEMO_NAME; viewer.exe (another process)
@@ -22,14 +28,20 @@ ROOT=$(pwd -P)
 B="${B:-build}"
 case "$B" in /*) ;; *) B="$ROOT/$B" ;; esac
 
+MODE="${1:-plugin}"
+case "$MODE" in plugin | capture) ;; *) echo "usage: tools/demo.sh [plugin|capture]" >&2; exit 2 ;; esac
 FRAMES="${DEMO_FRAMES:-600}"
 FPS="${DEMO_FPS:-60}"
 SIZE="${DEMO_SIZE:-640x360}"
 NAME="${DEMO_NAME:-demo}"
 TAIL=20 # frames the engine draws after FRAMES, so that frame FRAMES surely gets through
+# capture: the detach comes after the viewer is done, while the engine still draws
+[ "$MODE" = capture ] && TAIL=300
 OUT="$B/demo"
 
-for f in engine.exe dpplugin.dll viewer.exe dpinfo.exe directport.dll; do
+NEEDED="engine.exe dpplugin.dll viewer.exe dpinfo.exe directport.dll"
+[ "$MODE" = capture ] && NEEDED="engine.exe viewer.exe dpinfo.exe directport.dll dpcapture.exe dphook.dll"
+for f in $NEEDED; do
     if [ ! -f "$B/$f" ]; then
         echo "demo: $B/$f is missing: run make first" >&2
         exit 2
@@ -63,17 +75,37 @@ for ((i = FRAMES; i < FRAMES + TAIL; i++)); do
 done
 limit=$((FRAMES / (FPS > 0 ? FPS : 60) * 4 + 90))
 
-echo "demo: engine.exe + dpplugin.dll -> port \"$NAME\" -> viewer.exe, $SIZE, $((FRAMES + TAIL)) frames" \
+if [ "$MODE" = capture ]; then
+    chain="engine.exe (no plugin) + dpcapture.exe"
+else
+    chain="engine.exe + dpplugin.dll"
+fi
+echo "demo: $chain -> port \"$NAME\" -> viewer.exe, $SIZE, $((FRAMES + TAIL)) frames" \
     "at $FPS fps, under Wine (prefix $WINEPREFIX, DISPLAY $DISPLAY)"
 
 # The viewer first: it waits for the port to appear.
 timeout -k 5 "$limit" "$WINE" "$B/viewer.exe" --name "$NAME" --until-frame "$FRAMES" --wait-seconds 60 \
     --snapshot received.png --summary viewer.txt --pos 0 420 >viewer.log 2>&1 &
 VIEWER_PID=$!
+plugin_args=('..\dpplugin.dll')
+[ "$MODE" = capture ] && plugin_args=()
 DIRECTPORT_NAME="$NAME" DIRECTPORT_PLUGIN_REPORT=plugin.txt \
     timeout -k 5 "$limit" "$WINE" "$B/engine.exe" --size "$SIZE" --frames $((FRAMES + TAIL)) --fps "$FPS" \
-    --pos 0 0 --report engine.txt "${dumps[@]}" '..\dpplugin.dll' >engine.log 2>&1 &
+    --pos 0 0 --report engine.txt "${dumps[@]}" "${plugin_args[@]}" >engine.log 2>&1 &
 ENGINE_PID=$!
+
+capture_rc=0
+if [ "$MODE" = capture ]; then
+    # Attach once the engine runs (3: no such process yet, 6: opengl32.dll not loaded yet).
+    for _ in $(seq 1 80); do
+        timeout -k 5 60 "$WINE" "$B/dpcapture.exe" --exe engine.exe --name "$NAME" --report attach.txt \
+            >capture.log 2>&1
+        capture_rc=$?
+        [ "$capture_rc" -ne 3 ] && [ "$capture_rc" -ne 6 ] && break
+        sleep 0.25
+    done
+    tr -d '\r' <capture.log | sed 's/^/  | /'
+fi
 
 # While they run, dpinfo shows the machine and the live port.
 sleep 4
@@ -84,6 +116,13 @@ fi
 wait "$VIEWER_PID"
 viewer_rc=$?
 VIEWER_PID=
+stop_rc=0
+if [ "$MODE" = capture ] && [ "$capture_rc" -eq 0 ]; then
+    # Detached while the engine draws on: it must finish its frames normally.
+    timeout -k 5 60 "$WINE" "$B/dpcapture.exe" --stop --exe engine.exe --report capture.txt >stop.log 2>&1
+    stop_rc=$?
+    tr -d '\r' <stop.log | sed 's/^/  | /'
+fi
 wait "$ENGINE_PID"
 engine_rc=$?
 ENGINE_PID=
@@ -93,6 +132,10 @@ ENGINE_PID=
 received=$(key viewer.txt frames_received)
 snap=$(key viewer.txt snapshot_frame)
 failed=
+if [ "$MODE" = capture ] && { [ "$capture_rc" -ne 0 ] || [ "$stop_rc" -ne 0 ]; }; then
+    echo "demo: dpcapture failed (attach exit code $capture_rc, stop exit code $stop_rc)" >&2
+    failed=1
+fi
 if [ "$engine_rc" -ne 0 ]; then
     echo "demo: engine.exe exited with status $engine_rc:" >&2
     tr -d '\r' <engine.log | sed 's/^/  engine: /' >&2
@@ -118,19 +161,26 @@ else
 fi
 
 fmt() { [ -n "$1" ] && printf '%s' "$1" || printf '?'; }
+if [ "$MODE" = capture ]; then
+    # dphook's figures, as dpcapture --stop reported them: frames published, and the
+    # time inside the detoured SwapBuffers.
+    src=capture.txt who="by dphook" cost="hook cost " costwhat="per swap (time inside the detoured SwapBuffers)"
+else
+    src=plugin.txt who="by the plugin" cost="plugin cost" costwhat="per frame (time inside plugin_frame)"
+fi
 echo
-echo "DirectPort demo summary ($(fmt "$(key plugin.txt mode)") mode, $(key engine.txt width)x$(key engine.txt height))"
+echo "DirectPort demo summary ($MODE, $(fmt "$(key "$src" mode)") mode, $(key engine.txt width)x$(key engine.txt height))"
 echo "  frames drawn      $(fmt "$(key engine.txt frames)") by the engine in $(fmt "$(key engine.txt seconds)") s" \
     "($(fmt "$(key engine.txt fps)") fps; frame time p50 $(fmt "$(key engine.txt frame_ms_p50)") ms)"
-echo "  frames published  $(fmt "$(key plugin.txt published)") by the plugin, $(fmt "$(key plugin.txt dropped)")" \
+echo "  frames published  $(fmt "$(key "$src" published)") $who, $(fmt "$(key "$src" dropped)")" \
     "dropped (no free slot: the engine never waits)"
 echo "  frames received   $(fmt "$received") by the viewer (engine frames $(fmt "$(key viewer.txt first_frame)")..$(fmt "$(key viewer.txt last_frame)")," \
     "$(fmt "$(key viewer.txt skipped)") skipped as newer ones came," \
     "$(fmt "$(key viewer.txt bad_frames)") damaged, $(fmt "$(key viewer.txt out_of_order)") out of order)"
 echo "  latency           p50 $(fmt "$(key viewer.txt latency_ms_p50)") ms, p99 $(fmt "$(key viewer.txt latency_ms_p99)") ms" \
     "(engine starts drawing -> frame in the viewer's texture)"
-echo "  plugin cost       p50 $(fmt "$(key plugin.txt cost_ms_p50)") ms, p99 $(fmt "$(key plugin.txt cost_ms_p99)") ms" \
-    "per frame (time inside plugin_frame)"
+echo "  $cost       p50 $(fmt "$(key "$src" cost_ms_p50)") ms, p99 $(fmt "$(key "$src" cost_ms_p99)") ms" \
+    "$costwhat"
 echo "  same frame        $(fmt "$snap"): received.png vs engine.png: $match"
 echo "  pictures          $OUT/received.png $OUT/engine.png"
 if [ -n "$failed" ]; then
