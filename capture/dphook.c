@@ -138,7 +138,7 @@ static HANDLE dph_object(const wchar_t *suffix, bool event, bool create)
     _snwprintf(name, 127, L"%ls%lu%ls", DPCAP_PREFIX, (unsigned long)g.pid, suffix);
     name[127] = 0;
     if (!event)
-        return CreateMutexW(NULL, TRUE, name);
+        return CreateMutexW(NULL, FALSE, name); /* its existence is what "attached" means */
     return create ? CreateEventW(NULL, TRUE, FALSE, name) : OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
 }
 
@@ -193,9 +193,7 @@ static void dph_close_port(void)
     if (g.port)
         g.close(g.port);
     g.port = NULL;
-    g.port_ctx = NULL;
-    if (g.block)
-        g.block->mode = 0;
+    g.port_ctx = NULL; /* block->mode stays: the last port's, for the report */
 }
 
 /* The port closed on its own (failed create or publish): detach. */
@@ -511,11 +509,9 @@ static void dph_close_handles(void)
             CloseHandle(*hs[i]);
             *hs[i] = NULL;
         }
-    if (g.attached) {
-        ReleaseMutex(g.attached);
+    if (g.attached)
         CloseHandle(g.attached);
-        g.attached = NULL;
-    }
+    g.attached = NULL;
     if (g.block)
         UnmapViewOfFile(g.block);
     g.block = NULL;
@@ -638,7 +634,7 @@ static bool dph_attach(void)
     if (!g.attached || GetLastError() == ERROR_ALREADY_EXISTS) {
         dph_message(L"already attached");
         if (g.attached)
-            CloseHandle(g.attached); /* not ours: not released */
+            CloseHandle(g.attached);
         g.attached = NULL;
         return dph_fail_attach();
     }

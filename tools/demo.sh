@@ -70,7 +70,7 @@ cd "$OUT" || exit 2
 key() { tr -d '\r' <"$1" 2>/dev/null | sed -n "s/^$2=//p" | head -n 1; }
 
 dumps=()
-for ((i = FRAMES; i < FRAMES + TAIL; i++)); do
+for ((i = FRAMES; i < FRAMES + 20; i++)); do
     dumps+=(--dump-frame "$i" "engine-$i.png")
 done
 limit=$((FRAMES / (FPS > 0 ? FPS : 60) * 4 + 90))
@@ -181,6 +181,10 @@ echo "  latency           p50 $(fmt "$(key viewer.txt latency_ms_p50)") ms, p99 
     "(engine starts drawing -> frame in the viewer's texture)"
 echo "  $cost       p50 $(fmt "$(key "$src" cost_ms_p50)") ms, p99 $(fmt "$(key "$src" cost_ms_p99)") ms" \
     "$costwhat"
+if [ "$MODE" = capture ]; then
+    echo "  detached          after $(fmt "$(key capture.txt swaps)") swaps, while the engine drew on" \
+        "(it exited with status $engine_rc)"
+fi
 echo "  same frame        $(fmt "$snap"): received.png vs engine.png: $match"
 echo "  pictures          $OUT/received.png $OUT/engine.png"
 if [ -n "$failed" ]; then
