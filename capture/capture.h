@@ -27,6 +27,11 @@
 #define DPCAP_PREFIX L"Local\\DirectPort.capture."
 #define DPCAP_MESSAGE 256
 
+/* The target was started suspended by dpcapture --launch: dphook attaches during its
+ * process initialisation and starts its thread (and loads directport.dll) only at the
+ * first swap, once the program runs. */
+#define DPCAP_FLAG_LAUNCHED 1u
+
 typedef enum {
     DPCAP_PENDING = 0,  /* dpcapture made the block; dphook has not answered */
     DPCAP_ATTACHED = 1, /* hooks in: swaps publish */
@@ -38,7 +43,7 @@ typedef enum {
 typedef struct {
     /* dpcapture's */
     uint32_t magic, version, size;
-    uint32_t reserved;
+    uint32_t flags; /* DPCAP_FLAG_* */
     wchar_t port[DP_MAX_NAME + 1];
     /* dphook's */
     volatile int32_t state; /* dpcap_state */

@@ -21,7 +21,15 @@ $(HOOK_DLL): $(HOOK_OBJS)
 $(CAPTURE_EXE): $(CAPTURE_OBJS) $(IMPLIB) | $(DLL)
 	$(CC) -municode -o $@ $(CAPTURE_OBJS) $(IMPLIB)
 
-ALL_TARGETS += $(HOOK_DLL) $(CAPTURE_EXE)
-all: $(HOOK_DLL) $(CAPTURE_EXE)
+# The capture tests' second target: a GL application that loads opengl32.dll at run
+# time, in a core-profile context (tests/targets/gltarget.c); imports no GL.
+GLTARGET_EXE  = $(B)/gltarget.exe
+GLTARGET_OBJS = $(B)/obj/tests/targets/gltarget.o
+$(GLTARGET_OBJS): XCFLAGS = -D__USE_MINGW_ANSI_STDIO=1
+$(GLTARGET_EXE): $(GLTARGET_OBJS)
+	$(CC) -municode -o $@ $(GLTARGET_OBJS) -lgdi32 -luser32
 
--include $(wildcard $(B)/obj/capture/*.d)
+ALL_TARGETS += $(HOOK_DLL) $(CAPTURE_EXE) $(GLTARGET_EXE)
+all: $(HOOK_DLL) $(CAPTURE_EXE) $(GLTARGET_EXE)
+
+-include $(wildcard $(B)/obj/capture/*.d $(B)/obj/tests/targets/*.d)

@@ -254,6 +254,7 @@ static int attach(HANDLE process, DWORD pid, HANDLE thread, const wchar_t *port)
     b->magic = DPCAP_MAGIC;
     b->version = DPCAP_VERSION;
     b->size = sizeof *b;
+    b->flags = thread ? DPCAP_FLAG_LAUNCHED : 0;
     wcsncpy(b->port, port, DP_MAX_NAME);
 
     /* LoadLibraryW(hook) in the target: kernel32.dll is at the same address in every

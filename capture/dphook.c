@@ -93,6 +93,7 @@ static struct {
     fn_get_dc get_dc;
     PVOID notify_cookie;
     volatile LONG inflight, stopping;
+    volatile LONG watcher_started; /* launched target: the first swap starts the watcher */
 
     /* directport.dll */
     INIT_ONCE dp_once;
@@ -212,12 +213,30 @@ static void dph_cost(LARGE_INTEGER t0)
     g.cost_ms[g.ncost++ % DPH_COSTS] = (float)((double)(t1.QuadPart - t0.QuadPart) * 1000.0 / (double)g.freq.QuadPart);
 }
 
+static DWORD WINAPI dph_watch(LPVOID arg);
+
+/* The watcher, once. false if it cannot start (said in the block). */
+static bool dph_start_watcher(void)
+{
+    if (InterlockedCompareExchange(&g.watcher_started, 1, 0) != 0)
+        return g.watcher != NULL;
+    g.watcher = CreateThread(NULL, 0, dph_watch, NULL, 0, NULL);
+    if (!g.watcher)
+        dph_message(L"cannot start its thread (error %lu)", GetLastError());
+    return g.watcher != NULL;
+}
+
 /* A swap of dc, on the thread that swaps, before the original. */
 static void dph_on_swap(HDC dc)
 {
     LARGE_INTEGER t0;
     QueryPerformanceCounter(&t0);
     g.block->swaps++;
+    /* A launched program runs by now: its loader is done, the watcher may start. */
+    if (!g.watcher_started && !dph_start_watcher()) {
+        g.block->skipped++;
+        return;
+    }
     if (!TryAcquireSRWLockExclusive(&g.lock)) {
         g.block->skipped++; /* another thread is in the hook: never wait for it */
         return;
@@ -673,11 +692,11 @@ static bool dph_attach(void)
         dph_message(L"opengl32.dll is not loaded and DLL load notifications are missing: not a GL application");
         return dph_fail_attach();
     }
-    g.watcher = CreateThread(NULL, 0, dph_watch, NULL, 0, NULL);
-    if (!g.watcher) {
-        dph_message(L"cannot start its thread (error %lu)", GetLastError());
+    /* Attached to a running program: the watcher now. In one still initialising
+     * (--launch), a thread of ours loading DLLs beside its loader can deadlock Wine's
+     * first-time initialisation (seen under load): it starts at the first swap. */
+    if (!(g.block->flags & DPCAP_FLAG_LAUNCHED) && !dph_start_watcher())
         return dph_fail_attach();
-    }
     if (gl_loaded) {
         dph_message(L"hooked SwapBuffers, wglSwapBuffers, wglSwapLayerBuffers, wglDeleteContext");
         dph_set_state(DPCAP_ATTACHED);

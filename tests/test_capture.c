@@ -300,8 +300,10 @@ DP_TEST(capture_launch_and_resize)
         AssignProcessToJobObject(c.e.job, proc);
 
     p = cap_open(c.name, 20000);
-    if (!ok(p != NULL, "port %ls did not appear: %s", c.name, dp_last_error_message()))
+    if (!ok(p != NULL, "port %ls did not appear: %s", c.name, dp_last_error_message())) {
+        cap_run(&c, L"--stop --pid %lu", (unsigned long)pid); /* what the hook saw */
         goto out;
+    }
     cap_seen s;
     memset(&s, 0, sizeof s);
     DP_RESULT r = cap_consume(p, FRAMES, 10000, &s);
@@ -457,6 +459,97 @@ DP_TEST(capture_refusals)
     ok(rc == CAP_EXIT_NOT_ATTACHED, "--stop of a process never attached: exit code %lu", rc);
     pg_wait(&npi, 0, &code);
 out:
+    pg_env_end(&c.e);
+}
+
+/* dpcapture --launch of a program that loads opengl32.dll only later (as GLFW and SDL
+ * do) and draws in a 4.5 core-profile context: the attach waits for opengl32.dll, the
+ * hooks go in when it loads, the first frame is there; the program sees no GL error and
+ * no changed state around its swaps (its exit code). */
+DP_TEST(capture_launch_gl_loaded_later_core_profile)
+{
+    enum { FRAMES = 90, W = 256, H = 128, BAND = 16 };
+    cap_env c;
+    wchar_t att[MAX_PATH], target[MAX_PATH];
+    gu_window win = {0};
+    DPGL_PORT *p = NULL;
+    HANDLE proc = NULL;
+    if (!cap_init(&c, "capture-late"))
+        goto out;
+    pg_path(target, c.e.dir, L"gltarget.exe");
+    if (!ok(pg_exists(target), "%ls is missing: make builds it", target))
+        goto out;
+    if (!gu_window_create(&win, 64, 64)) {
+        ok(0, "no GL window for the consumer: %s", gu_error());
+        goto out;
+    }
+    pg_path(att, c.e.tmp, L"attach.txt");
+    DWORD rc = cap_run(&c, L"--launch \"\\\"%ls\\\" --frames %d --core --delay-gl 300 --size %dx%d\" --name %ls --report \"%ls\"",
+                       target, FRAMES, W, H, c.name, att);
+    if (!ok(rc == 0, "dpcapture --launch: exit code %lu", rc))
+        goto out;
+    char state[32] = "";
+    pg_key(att, "state", state, sizeof state);
+    ok(!strcmp(state, "waiting"), "attach report: state %s, not waiting (opengl32.dll loads later)", state);
+    DWORD pid = (DWORD)pg_int(att, "pid");
+    proc = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (proc && c.e.job)
+        AssignProcessToJobObject(c.e.job, proc);
+
+    p = cap_open(c.name, 20000);
+    if (!ok(p != NULL, "port %ls did not appear: %s", c.name, dp_last_error_message()))
+        goto out;
+    long n = 0;
+    uint64_t last = 0;
+    for (;;) {
+        unsigned tex = 0;
+        uint64_t frame = 0;
+        DP_RESULT r = dpgl_acquire(p, 5000, &tex, &frame);
+        if (r != DP_OK) {
+            ok(r == DP_ERROR_DISCONNECTED, "after %ld frames: %s", n, dp_result_string(r));
+            break;
+        }
+        int w = 0, h = 0;
+        uint8_t *px = gu_read_texture(tex, &w, &h);
+        dpgl_release(p);
+        if (!ok(px && w == W && h == H, "frame %llu: %dx%d", (unsigned long long)frame, w, h)) {
+            free(px);
+            break;
+        }
+        uint64_t drawn = (uint64_t)px[0] | (uint64_t)px[1] << 8;
+        size_t wrong = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const uint8_t *q = px + ((size_t)y * (size_t)w + (size_t)x) * 4;
+                uint8_t blue = y < BAND ? 0xF0 : 0x40;
+                wrong += q[0] != (uint8_t)drawn || q[1] != (uint8_t)(drawn >> 8) || q[2] != blue || q[3] != 255;
+            }
+        free(px);
+        ok(wrong == 0, "target frame %llu: %zu pixels wrong (torn or upside down)", (unsigned long long)drawn, wrong);
+        if (n == 0) {
+            DP_PORT_INFO info;
+            uint64_t dropped = dp_get_port_info(dpgl_port(p), &info) ? info.frames_dropped : 0;
+            ok(drawn >= frame && drawn - frame <= dropped,
+               "first frame acquired: target frame %llu is the port's frame %llu, %llu dropped: frames before the "
+               "hooks were missed",
+               (unsigned long long)drawn, (unsigned long long)frame, (unsigned long long)dropped);
+        } else {
+            ok(drawn > last, "target frame %llu after %llu", (unsigned long long)drawn, (unsigned long long)last);
+        }
+        last = drawn;
+        n++;
+    }
+    ok(n >= 20, "only %ld frames arrived", n);
+    if (proc) {
+        DWORD code = 0;
+        ok(WaitForSingleObject(proc, 20000) == WAIT_OBJECT_0 && GetExitCodeProcess(proc, &code) && code == 0,
+           "gltarget.exe: exit code %lu (1: a GL error or changed state around a swap)", code);
+    }
+out:
+    dpgl_close(p);
+    gu_window_destroy(&win);
+    if (proc)
+        CloseHandle(proc);
     pg_env_end(&c.e);
 }
 
