@@ -93,6 +93,9 @@ static struct {
     ID3D11DeviceContext *context;   /* immediate */
     ID3D11DeviceContext4 *context4; /* fence Signal / Wait; NULL where missing */
     LUID luid;
+    /* The adapter the next device is made on (dp11_init_on_adapter), if want. */
+    bool want;
+    LUID want_luid;
     /* Whether the device can share: asked once; share_missing says why not. */
     bool share_known, can_share;
     char share_missing[200];
@@ -132,23 +135,46 @@ static void dp11_adopt(ID3D11Device *device)
     DP_RELEASE(dxgi);
 }
 
+/* The DXGI adapter of that LUID, NULL if none has it. */
+static IDXGIAdapter *dp11_adapter_of(LUID luid)
+{
+    IDXGIFactory1 *factory = NULL;
+    IDXGIAdapter1 *adapter = NULL;
+    IDXGIAdapter *found = NULL;
+    if (FAILED(CreateDXGIFactory1(&IID_IDXGIFactory1, (void **)&factory)))
+        return NULL;
+    for (UINT i = 0; !found && IDXGIFactory1_EnumAdapters1(factory, i, &adapter) == S_OK; i++) {
+        DXGI_ADAPTER_DESC1 desc;
+        if (SUCCEEDED(IDXGIAdapter1_GetDesc1(adapter, &desc)) && desc.AdapterLuid.LowPart == luid.LowPart &&
+            desc.AdapterLuid.HighPart == luid.HighPart)
+            IDXGIAdapter1_QueryInterface(adapter, &IID_IDXGIAdapter, (void **)&found);
+        IDXGIAdapter1_Release(adapter);
+    }
+    IDXGIFactory1_Release(factory);
+    return found;
+}
+
 static HRESULT dp11_create_device(void)
 {
     D3D_FEATURE_LEVEL levels[] = {D3D_FEATURE_LEVEL_11_1, D3D_FEATURE_LEVEL_11_0};
     ID3D11Device *device = NULL;
+    IDXGIAdapter *adapter = NULL;
     HRESULT hr = S_OK;
 
     UINT flags = D3D11_CREATE_DEVICE_BGRA_SUPPORT | (dp_debug_layers() ? D3D11_CREATE_DEVICE_DEBUG : 0u);
 
     AcquireSRWLockExclusive(&dp11.lock);
     if (!dp11.device) {
+        /* D3D11CreateDevice: with an adapter, the driver type must be UNKNOWN. */
+        adapter = dp11.want ? dp11_adapter_of(dp11.want_luid) : NULL;
+        D3D_DRIVER_TYPE type = adapter ? D3D_DRIVER_TYPE_UNKNOWN : D3D_DRIVER_TYPE_HARDWARE;
         for (int tries = 0; tries < 2; tries++) {
-            hr = D3D11CreateDevice(NULL, D3D_DRIVER_TYPE_HARDWARE, NULL, flags, levels, DP_ARRAY_SIZE(levels),
-                                   D3D11_SDK_VERSION, &device, NULL, NULL);
+            hr = D3D11CreateDevice(adapter, type, NULL, flags, levels, DP_ARRAY_SIZE(levels), D3D11_SDK_VERSION,
+                                   &device, NULL, NULL);
             /* A runtime that predates 11_1 rejects the whole list. */
             if (hr == E_INVALIDARG)
-                hr = D3D11CreateDevice(NULL, D3D_DRIVER_TYPE_HARDWARE, NULL, flags, levels + 1, 1, D3D11_SDK_VERSION,
-                                       &device, NULL, NULL);
+                hr = D3D11CreateDevice(adapter, type, NULL, flags, levels + 1, 1, D3D11_SDK_VERSION, &device, NULL,
+                                       NULL);
             /* Without the SDK layers installed, the debug flag fails the create: go on without. */
             if (SUCCEEDED(hr) || !(flags & D3D11_CREATE_DEVICE_DEBUG))
                 break;
@@ -157,9 +183,22 @@ static HRESULT dp11_create_device(void)
         if (SUCCEEDED(hr))
             dp11_adopt(device);
         DP_RELEASE(device);
+        DP_RELEASE(adapter);
+        dp11.want = false;
     }
     ReleaseSRWLockExclusive(&dp11.lock);
     return hr;
+}
+
+bool dp11_init_on_adapter(LUID luid)
+{
+    AcquireSRWLockExclusive(&dp11.lock);
+    if (!dp11.device) {
+        dp11.want = true;
+        dp11.want_luid = luid;
+    }
+    ReleaseSRWLockExclusive(&dp11.lock);
+    return dp11_init();
 }
 
 static void *dp11_device(void)

@@ -244,6 +244,9 @@ void dp_port_release(dp_port *p);
  * consumers waiting wake and see DP_ERROR_DISCONNECTED; a new producer may take the name
  * over at once). Nothing if the block is another producer's by now. */
 void dp_port_close_block(dp_port *p);
+/* dp11_init, the device (if none exists yet) made on the adapter of that LUID where one
+ * has it: the GL adapter's interop device follows the GL context's GPU. */
+bool dp11_init_on_adapter(LUID luid);
 /* Fills info from p. */
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
 /* GPU transport: DP_ERROR_UNSUPPORTED naming both adapters when the block's producer is

@@ -11,6 +11,8 @@
  */
 #include "glutil.h"
 #include "d3d12util.h"
+#include <d3d11.h>
+#include <dxgi.h>
 #include "adapters/gl/dpgl.h"
 
 #include <stdio.h>
@@ -995,6 +997,50 @@ DP_TEST(gl_to_d3d12_consumer)
     gl_produce(&a);
     gl_wait(&c, 60000, "D3D12 consumer");
     gl_sync_close(&sync);
+}
+
+/* The D3D11 device interop binds is on the GL context's adapter (GL_DEVICE_LUID_EXT),
+ * not merely the default one: on a hybrid laptop they differ. */
+DP_TEST(gl_interop_device_on_the_context_adapter)
+{
+    wchar_t name[64];
+    gu_window w;
+    DP_PORT_DESC desc;
+    DPGL_PORT *p;
+    DPT_REQUIRE(DPCAP_WGL_NV_DX_INTEROP2);
+    DPT_REQUIRE(DPCAP_GL_EXT_MEMORY_OBJECT_WIN32);
+    DPT_REQUIRE(DPCAP_NT_SHARING);
+    DPT_REQUIRE(DPCAP_D3D11_FENCES);
+    if (!gu_window_create(&w, 64, 64))
+        skip("no WGL context: %s", gu_error());
+    PFNGLGETUNSIGNEDBYTEVEXTPROC get = (PFNGLGETUNSIGNEDBYTEVEXTPROC)(void *)wglGetProcAddress("glGetUnsignedBytevEXT");
+    GLubyte gl_luid[GL_LUID_SIZE_EXT] = {0};
+    if (ok(get != NULL, "glGetUnsignedBytevEXT is missing although GL_EXT_memory_object_win32 is listed"))
+        get(GL_DEVICE_LUID_EXT, gl_luid);
+    dp11_shutdown(); /* the next device is made for this context */
+    gl_name(name, 64, "interop.luid");
+    desc = gl_desc(name, 64, 64, DP_TRANSPORT_GPU);
+    p = dpgl_create(&desc);
+    ok(p && dpgl_mode(p) == DPGL_MODE_INTEROP, "GPU-transport port: mode %d (%s)", p ? (int)dpgl_mode(p) : 0,
+       dp_last_error_message());
+    ID3D11Device *device = dp11_get_device();
+    IDXGIDevice *dxgi = NULL;
+    IDXGIAdapter *adapter = NULL;
+    DXGI_ADAPTER_DESC ad;
+    memset(&ad, 0, sizeof ad);
+    if (device && SUCCEEDED(device->lpVtbl->QueryInterface(device, &IID_IDXGIDevice, (void **)&dxgi)) &&
+        SUCCEEDED(dxgi->lpVtbl->GetAdapter(dxgi, &adapter)))
+        adapter->lpVtbl->GetDesc(adapter, &ad);
+    ok(!memcmp(&ad.AdapterLuid, gl_luid, sizeof ad.AdapterLuid),
+       "the D3D11 device is on adapter %08lx:%08lx, the GL context on another", (unsigned long)ad.AdapterLuid.HighPart,
+       (unsigned long)ad.AdapterLuid.LowPart);
+    if (adapter)
+        adapter->lpVtbl->Release(adapter);
+    if (dxgi)
+        dxgi->lpVtbl->Release(dxgi);
+    dpgl_close(p);
+    gu_window_destroy(&w);
+    dp11_shutdown();
 }
 
 DP_TEST(gl_interop_mode)

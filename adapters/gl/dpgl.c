@@ -96,6 +96,9 @@ typedef struct {
     PFNWGLDXLOCKOBJECTSNVPROC DXLockObjectsNV;
     PFNWGLDXUNLOCKOBJECTSNVPROC DXUnlockObjectsNV;
     PFNWGLDXSETRESOURCESHAREHANDLENVPROC DXSetResourceShareHandleNV;
+    /* The GL context's adapter (GL_EXT_memory_object_win32 / GL_EXT_semaphore_win32). */
+    PFNGLGETSTRINGIPROC GetStringi;
+    PFNGLGETUNSIGNEDBYTEVEXTPROC GetUnsignedBytevEXT;
 } dpgl_gl;
 
 /* A D3D11 slot texture registered with GL (INTEROP). */
@@ -238,6 +241,8 @@ static bool dpgl_load_context(dpgl_gl *gl)
     DPGL_EXT(DXLockObjectsNV, "wglDXLockObjectsNV");
     DPGL_EXT(DXUnlockObjectsNV, "wglDXUnlockObjectsNV");
     DPGL_EXT(DXSetResourceShareHandleNV, "wglDXSetResourceShareHandleNV");
+    DPGL_EXT(GetStringi, "glGetStringi");
+    DPGL_EXT(GetUnsignedBytevEXT, "glGetUnsignedBytevEXT");
 #undef DPGL_EXT
     return gl->GenBuffers && gl->DeleteBuffers && gl->BindBuffer && gl->BufferStorage && gl->MapBufferRange &&
            gl->UnmapBuffer && gl->FenceSync && gl->ClientWaitSync && gl->DeleteSync && gl->BindFramebuffer;
@@ -314,6 +319,45 @@ static bool dpgl_interop_available(const dpgl_gl *gl)
            gl->DXOpenDeviceNV && gl->DXCloseDeviceNV &&
            gl->DXRegisterObjectNV && gl->DXUnregisterObjectNV && gl->DXLockObjectsNV && gl->DXUnlockObjectsNV &&
            gl->GenFramebuffers && gl->FramebufferTexture2D && gl->BlitFramebuffer;
+}
+
+/* Whether the current context lists the GL extension ext (glGetStringi: a core profile
+ * has no GL_EXTENSIONS string, and asking for one would leave GL_INVALID_ENUM behind). */
+static bool dpgl_has_gl_extension(const dpgl_gl *gl, const char *ext)
+{
+    GLint n = 0;
+    if (!gl->GetStringi)
+        return false;
+    gl->GetIntegerv(GL_NUM_EXTENSIONS, &n);
+    for (GLint i = 0; i < n; i++) {
+        const char *e = (const char *)gl->GetStringi(GL_EXTENSIONS, (GLuint)i);
+        if (e && !strcmp(e, ext))
+            return true;
+    }
+    return false;
+}
+
+/* The adapter the current context runs on, where the context says
+ * (GL_EXT_external_objects_win32: GL_DEVICE_LUID_EXT, GL_LUID_SIZE_EXT bytes). */
+static bool dpgl_context_luid(const dpgl_gl *gl, LUID *out)
+{
+    GLubyte luid[GL_LUID_SIZE_EXT];
+    if (!gl->GetUnsignedBytevEXT || (!dpgl_has_gl_extension(gl, "GL_EXT_memory_object_win32") &&
+                                     !dpgl_has_gl_extension(gl, "GL_EXT_semaphore_win32")))
+        return false;
+    memset(luid, 0, sizeof luid);
+    gl->GetUnsignedBytevEXT(GL_DEVICE_LUID_EXT, luid);
+    memcpy(out, luid, sizeof *out);
+    return out->LowPart || out->HighPart;
+}
+
+/* The D3D11 device interop binds: on the GL context's adapter where the context names
+ * it (a hybrid laptop's GL may run on either GPU), else the default one. A device made
+ * earlier stays: interop then fails on another adapter, and the port takes COPY. */
+static bool dpgl_dx_init(const dpgl_gl *gl)
+{
+    LUID luid;
+    return dpgl_context_luid(gl, &luid) ? dp11_init_on_adapter(luid) : dp11_init();
 }
 
 static void dpgl_interop_forget(DPGL_PORT *p, bool gl_current)
@@ -720,7 +764,7 @@ DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc)
     /* A blit cannot write an integer texture from a framebuffer of colours (GL 4.6
      * §18.3.2): an integer port is published through COPY mode. */
     if (desc->transport != DP_TRANSPORT_HOST && desc->format != DP_FORMAT_RAW_32BIT &&
-        dpgl_interop_available(&gl) && dp11_init()) {
+        dpgl_interop_available(&gl) && dpgl_dx_init(&gl)) {
         DP_PORT_DESC gpu = *desc;
         DP_HANDLE dx;
         gpu.transport = DP_TRANSPORT_GPU;
@@ -751,12 +795,16 @@ DPGL_PORT *dpgl_open(const wchar_t *name)
         return NULL;
     /* A GPU-transport port is bound through interop where the context offers it. */
     dp_error_save(&saved);
-    if (dpgl_interop_available(&gl) && dp11_init()) {
+    if (dpgl_interop_available(&gl) && dpgl_dx_init(&gl)) {
         DP_HANDLE dx = dp11_open_port(name);
         if (dx && dp_get_transport(dx) == DP_TRANSPORT_GPU)
             return dpgl_interop_port(false, dx);
         if (dx)
             dp11_close(dx);
+        /* A GPU-transport port on another adapter than this context's: its textures do
+         * not cross adapters, and COPY mode cannot read them (the error names both). */
+        if (!dx && dp_last_error() == DP_ERROR_UNSUPPORTED && strstr(dp_last_error_message(), "adapter"))
+            return NULL;
         dp_error_restore(&saved);
     }
     return dpgl_copy_port(dp_engine_open(&dpgl_backend, name, NULL, "dpgl_open"), "dpgl_open");
