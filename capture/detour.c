@@ -14,7 +14,9 @@
 #include "detour.h"
 #include "x64len.h"
 
-#define RELAY_SIZE 14      /* FF 25 00000000 <address64> */
+/* The relay: FF 25 02000000 (jmp [rip + 2]), 2 bytes of int3, then the hook's address at
+ * +8, aligned, so that it can be changed in one store. */
+#define RELAY_ADDRESS_AT 8
 #define TRAMPOLINE_AT 16   /* the trampoline follows the relay in the block */
 #define BLOCK_SIZE 4096u
 #define NEAR_LIMIT 0x7FF00000ull /* what rel32 reaches, less a margin */
@@ -30,8 +32,10 @@ static bool fail(char *why, size_t cap, const char *fmt, const void *at, const c
 static size_t readable(const uint8_t *p, size_t max)
 {
     MEMORY_BASIC_INFORMATION mbi;
-    if (!VirtualQuery(p, &mbi, sizeof mbi) || mbi.State != MEM_COMMIT ||
-        (mbi.Protect & (PAGE_NOACCESS | PAGE_GUARD)) || !mbi.Protect)
+    const DWORD readable_pages = PAGE_READONLY | PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READ |
+                                 PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY;
+    if (!VirtualQuery(p, &mbi, sizeof mbi) || mbi.State != MEM_COMMIT || (mbi.Protect & PAGE_GUARD) ||
+        !(mbi.Protect & readable_pages))
         return 0;
     size_t left = (size_t)((const uint8_t *)mbi.BaseAddress + mbi.RegionSize - p);
     if (left >= max)
@@ -46,6 +50,15 @@ static void put_abs_jump(uint8_t *at, const void *to)
     uint64_t a = (uint64_t)(uintptr_t)to;
     memcpy(at, JMP_RIP, sizeof JMP_RIP);
     memcpy(at + 6, &a, sizeof a);
+}
+
+/* The relay at block: jmp [rip + 2] over two int3 to the address at +8. */
+static void put_relay(uint8_t *block, const void *to)
+{
+    static const uint8_t JMP_RIP2[8] = {0xFF, 0x25, 2, 0, 0, 0, 0xCC, 0xCC};
+    uint64_t a = (uint64_t)(uintptr_t)to;
+    memcpy(block, JMP_RIP2, sizeof JMP_RIP2);
+    memcpy(block + RELAY_ADDRESS_AT, &a, sizeof a);
 }
 
 static bool fits_rel32(int64_t v)
@@ -174,25 +187,38 @@ static void write_code(uint8_t *target, const uint8_t *bytes, size_t n)
     }
 }
 
-static bool patch(uint8_t *target, const uint8_t *bytes, size_t n, const uint8_t *move_from, const uint8_t *move_to,
-                  char *why, size_t cap)
+enum { PATCH_FAILED, PATCH_WRITTEN, PATCH_NOT_OURS };
+
+/* Writes bytes over n bytes of code at target with the other threads held still, those
+ * stopped in (move_from, move_from + n) moved to move_to. With expect, only if the code
+ * still is expect (else PATCH_NOT_OURS, nothing written). */
+static int patch(uint8_t *target, const uint8_t *bytes, size_t n, const uint8_t *expect, const uint8_t *move_from,
+                 const uint8_t *move_to, char *why, size_t cap)
 {
     DWORD old;
-    if (!VirtualProtect(target, n, PAGE_EXECUTE_READWRITE, &old))
-        return fail(why, cap, "cannot make %p writable (%s)", target, "VirtualProtect failed");
+    int result = PATCH_WRITTEN;
     frozen *f = VirtualAlloc(NULL, sizeof *f, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-    if (f)
-        freeze(f); /* no heap use from here to thaw: a stopped thread may hold its lock */
-    if (f)
-        move_threads(f, move_from, move_to, n);
-    write_code(target, bytes, n);
-    FlushInstructionCache(GetCurrentProcess(), target, n);
-    if (f) {
-        thaw(f);
-        VirtualFree(f, 0, MEM_RELEASE);
+    if (!f) {
+        fail(why, cap, "%p: %s", target, "no memory to hold the other threads");
+        return PATCH_FAILED;
     }
+    if (!VirtualProtect(target, n, PAGE_EXECUTE_READWRITE, &old)) {
+        VirtualFree(f, 0, MEM_RELEASE);
+        fail(why, cap, "cannot make %p writable (%s)", target, "VirtualProtect failed");
+        return PATCH_FAILED;
+    }
+    freeze(f); /* no heap use from here to thaw: a stopped thread may hold its lock */
+    if (expect && memcmp(target, expect, n)) {
+        result = PATCH_NOT_OURS;
+    } else {
+        move_threads(f, move_from, move_to, n);
+        write_code(target, bytes, n);
+        FlushInstructionCache(GetCurrentProcess(), target, n);
+    }
+    thaw(f);
+    VirtualFree(f, 0, MEM_RELEASE);
     VirtualProtect(target, n, old, &old);
-    return true;
+    return result;
 }
 
 /* The function that really runs: leading jumps followed. */
@@ -249,7 +275,7 @@ bool dp_detour_install(dp_detour *d, void *function, void *hook, void *volatile 
     /* Whole instructions covering at least 5 bytes. */
     x64_insn ins[8];
     size_t count = 0, total = 0;
-    while (total < 5) {
+    while (total < 5 && count < sizeof ins / sizeof ins[0]) {
         x64_insn *in = &ins[count];
         size_t len = x64_decode(code + total, avail - total, in);
         if (!len)
@@ -258,9 +284,13 @@ bool dp_detour_install(dp_detour *d, void *function, void *hook, void *volatile 
             return fail(why, cap, "%p: %s", p + total, "a short branch in the first 5 bytes");
         total += len;
         count++;
-        if ((in->kind == X64_RET || in->kind == X64_JMP_REL32 || in->kind == X64_JMP_RIP_INDIRECT) && total < 5)
+        if ((in->kind == X64_RET || in->kind == X64_JMP_REL32 || in->kind == X64_JMP_RIP_INDIRECT ||
+             in->kind == X64_JMP_INDIRECT) &&
+            total < 5)
             return fail(why, cap, "%p: %s", p, "the function is shorter than the 5-byte jump");
     }
+    if (total < 5 || total > sizeof d->saved)
+        return fail(why, cap, "%p: %s", p, "its first instructions do not make a 5-byte patch");
 
     uint8_t *block = alloc_near(p);
     if (!block)
@@ -288,7 +318,7 @@ bool dp_detour_install(dp_detour *d, void *function, void *hook, void *volatile 
         memcpy(tramp + at + in->disp_offset, &r32, sizeof r32);
     }
     put_abs_jump(tramp + total, p + total);
-    put_abs_jump(block, hook);
+    put_relay(block, hook);
     DWORD old;
     if (!VirtualProtect(block, BLOCK_SIZE, PAGE_EXECUTE_READ, &old)) {
         VirtualFree(block, 0, MEM_RELEASE);
@@ -301,21 +331,19 @@ bool dp_detour_install(dp_detour *d, void *function, void *hook, void *volatile 
         VirtualFree(block, 0, MEM_RELEASE);
         return fail(why, cap, "%p: %s", p, "the relay is out of rel32 reach");
     }
-    uint8_t jump[16];
-    memset(jump, 0xCC, sizeof jump);
-    jump[0] = 0xE9;
-    int32_t r32 = (int32_t)to_relay;
-    memcpy(jump + 1, &r32, sizeof r32);
-
     d->target = p;
     d->block = block;
     d->original = tramp;
     d->patched = total;
     memcpy(d->saved, code, total);
+    memset(d->jump, 0xCC, sizeof d->jump);
+    d->jump[0] = 0xE9;
+    int32_t r32 = (int32_t)to_relay;
+    memcpy(d->jump + 1, &r32, sizeof r32);
     /* The caller's pointer to the original first: the hook may run the moment the jump
      * is in. */
     InterlockedExchangePointer((void *volatile *)original, tramp);
-    if (!patch(p, jump, total, p, tramp, why, cap)) {
+    if (patch(p, d->jump, total, NULL, p, tramp, why, cap) != PATCH_WRITTEN) {
         InterlockedExchangePointer((void *volatile *)original, NULL);
         VirtualFree(block, 0, MEM_RELEASE);
         memset(d, 0, sizeof *d);
@@ -329,15 +357,27 @@ bool dp_detour_remove(dp_detour *d, char *why, size_t cap)
 {
     if (!d || !d->installed)
         return true;
-    if (!patch(d->target, d->saved, d->patched, d->block + TRAMPOLINE_AT, d->target, why, cap))
+    int r = patch(d->target, d->saved, d->patched, d->jump, d->block + TRAMPOLINE_AT, d->target, why, cap);
+    if (r == PATCH_FAILED)
         return false;
+    if (r == PATCH_NOT_OURS) {
+        /* Someone's jump leads into our relay now: it goes straight to the original. */
+        DWORD old;
+        if (!VirtualProtect(d->block, TRAMPOLINE_AT, PAGE_EXECUTE_READWRITE, &old))
+            return fail(why, cap, "%p: %s", d->block, "cannot make the relay writable");
+        InterlockedExchange64((volatile LONG64 *)(void *)(d->block + RELAY_ADDRESS_AT),
+                              (LONG64)(uintptr_t)(d->block + TRAMPOLINE_AT));
+        VirtualProtect(d->block, TRAMPOLINE_AT, old, &old);
+        FlushInstructionCache(GetCurrentProcess(), d->block, TRAMPOLINE_AT);
+        d->stranded = true;
+    }
     d->installed = false;
     return true;
 }
 
 void dp_detour_free(dp_detour *d)
 {
-    if (!d || d->installed)
+    if (!d || d->installed || d->stranded)
         return;
     if (d->block)
         VirtualFree(d->block, 0, MEM_RELEASE);

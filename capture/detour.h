@@ -19,7 +19,11 @@
  *
  * dp_detour_remove puts the original bytes back; the trampoline stays allocated, as a
  * thread may still run in it, until dp_detour_free, once no thread can be inside the
- * hook or the trampoline.
+ * hook or the trampoline. If the bytes are no longer the jump it wrote (an overlay hooked
+ * the function after us, and its jump leads into our relay), they are left alone: the
+ * relay is pointed at the trampoline instead, so the other hook reaches the original,
+ * and the block is never freed (stranded). Calls on detours are serialized by the
+ * caller.
  */
 #ifndef DP_DETOUR_H
 #define DP_DETOUR_H
@@ -34,9 +38,11 @@ typedef struct {
     uint8_t *target;   /* the patched entry (after following jumps); NULL: not installed */
     uint8_t *block;    /* relay + trampoline */
     void *original;    /* the trampoline: call it as the function */
-    uint8_t saved[16]; /* target's bytes before the patch */
+    uint8_t saved[32]; /* target's bytes before the patch */
+    uint8_t jump[32];  /* what the patch wrote there */
     size_t patched;    /* how many of them the patch covers (whole instructions, >= 5) */
     bool installed;
+    bool stranded;     /* another hook went over ours: the block stays for good */
 } dp_detour;
 
 /* *original gets the trampoline before the jump goes in (the hook may run at once). */

@@ -290,15 +290,34 @@ static int attach(HANDLE process, DWORD pid, HANDLE thread, const wchar_t *port)
             goto out;
         }
     }
-    HANDLE wait[2] = {ready, process};
-    DWORD w = WaitForMultipleObjects(2, wait, FALSE, ATTACH_TIMEOUT_MS);
+    /* dphook answers from its DllMain; the loader thread ending first without an answer
+     * means LoadLibraryW failed there (a missing dependency, a refusal before it could
+     * answer). */
+    HANDLE wait[3] = {ready, process, loader};
+    DWORD w = WaitForMultipleObjects(loader ? 3 : 2, wait, FALSE, ATTACH_TIMEOUT_MS);
+    if (w == WAIT_OBJECT_0 + 2 && WaitForSingleObject(ready, 0) == WAIT_OBJECT_0)
+        w = WAIT_OBJECT_0;
+    /* The path's memory, once LoadLibraryW is done with it: the loader thread's end.
+     * An APC's LoadLibraryW is still running when dphook answers from its DllMain: that
+     * page stays in the launched process. */
     if (loader)
         load_ran = WaitForSingleObject(loader, ATTACH_TIMEOUT_MS) == WAIT_OBJECT_0;
-    else
-        load_ran = w == WAIT_OBJECT_0; /* the APC ran LoadLibraryW: dphook answered from it */
     dpcap_block seen;
     read_block(b, &seen);
-    if (w == WAIT_OBJECT_0 + 1 && seen.state == DPCAP_PENDING) {
+    if (w == WAIT_OBJECT_0 + 2) {
+        DWORD code = 1;
+        GetExitCodeThread(loader, &code);
+        if (code)
+            rc = failure(EXIT_ATTACHED, L"dphook.dll was loaded in process %lu already and did not answer (an earlier "
+                                        L"attachment that could not unload)",
+                         (unsigned long)pid);
+        else
+            rc = failure(EXIT_FAIL, L"LoadLibraryW of %ls failed in process %lu (a DLL it needs is missing there, or "
+                                    L"it refused before it could answer)",
+                         hook, (unsigned long)pid);
+    } else if (w == WAIT_FAILED) {
+        rc = failure(EXIT_FAIL, L"cannot wait for process %lu (error %lu)", (unsigned long)pid, GetLastError());
+    } else if (w == WAIT_OBJECT_0 + 1 && seen.state == DPCAP_PENDING) {
         rc = failure(EXIT_FAIL, L"process %lu exited before dphook.dll answered", (unsigned long)pid);
     } else if (w == WAIT_TIMEOUT) {
         rc = failure(EXIT_FAIL, L"dphook.dll did not answer within %u s in process %lu", ATTACH_TIMEOUT_MS / 1000,
@@ -317,7 +336,6 @@ static int attach(HANDLE process, DWORD pid, HANDLE thread, const wchar_t *port)
 out:
     if (loader)
         CloseHandle(loader);
-    /* The path's memory, once the load ran (the APC has, once dphook answered). */
     if (remote && (load_ran || (!loader && !thread)))
         VirtualFreeEx(process, remote, 0, MEM_RELEASE);
     if (b)
@@ -355,6 +373,10 @@ static int stop(DWORD pid)
     DWORD w = WaitForMultipleObjects(2, wait, FALSE, STOP_TIMEOUT_MS);
     read_block(b, &seen);
     if (w == WAIT_OBJECT_0) {
+        /* dphook.dll unloads itself just after "done". */
+        int loaded = 1;
+        for (int i = 0; i < 60 && (loaded = has_module(pid, L"dphook.dll")) == 1; i++)
+            Sleep(50);
         printf("dpcapture: detached from process %lu; port \"%ls\": %llu swaps, %llu published, %llu dropped, "
                "%llu not captured, %llu errors; time in the swap p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
                (unsigned long)pid, seen.port, (unsigned long long)seen.swaps, (unsigned long long)seen.published,
@@ -362,6 +384,7 @@ static int stop(DWORD pid)
                seen.cost_ms_p50, seen.cost_ms_p99, seen.cost_ms_max);
         if (seen.message[0])
             printf("dpcapture: %ls\n", seen.message);
+        printf("dpcapture: dphook.dll %s\n", loaded == 0 ? "unloaded" : loaded == 1 ? "is still loaded" : "unloaded?");
         report(pid, seen.port, "detached", &seen);
         rc = 0;
     } else if (w == WAIT_OBJECT_0 + 1) {

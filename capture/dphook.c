@@ -93,7 +93,7 @@ static struct {
     fn_get_dc get_dc;
     PVOID notify_cookie;
     volatile LONG inflight, stopping;
-    volatile LONG watcher_started; /* launched target: the first swap starts the watcher */
+    volatile LONG live; /* attached: the hooks publish (0 before, after a failure, while detaching) */
 
     /* directport.dll */
     INIT_ONCE dp_once;
@@ -189,6 +189,13 @@ static bool dph_dp_ready(void)
 
 /* ---- the port ------------------------------------------------------------------------- */
 
+/* The block's counters: several threads may swap. */
+static void dph_count(volatile uint64_t *counter)
+{
+    InterlockedIncrement64((volatile LONG64 *)(void *)counter);
+}
+
+
 static void dph_close_port(void)
 {
     if (g.port)
@@ -200,7 +207,7 @@ static void dph_close_port(void)
 /* The port closed on its own (failed create or publish): detach. */
 static void dph_port_failed(const char *what, DP_RESULT r)
 {
-    g.block->errors++;
+    dph_count(&g.block->errors);
     dph_message(L"%hs failed (%hs: %hs); detached", what, g.result_string(r), g.last_error());
     dph_close_port();
     SetEvent(g.detach_now);
@@ -213,36 +220,18 @@ static void dph_cost(LARGE_INTEGER t0)
     g.cost_ms[g.ncost++ % DPH_COSTS] = (float)((double)(t1.QuadPart - t0.QuadPart) * 1000.0 / (double)g.freq.QuadPart);
 }
 
-static DWORD WINAPI dph_watch(LPVOID arg);
-
-/* The watcher, once. false if it cannot start (said in the block). */
-static bool dph_start_watcher(void)
-{
-    if (InterlockedCompareExchange(&g.watcher_started, 1, 0) != 0)
-        return g.watcher != NULL;
-    g.watcher = CreateThread(NULL, 0, dph_watch, NULL, 0, NULL);
-    if (!g.watcher)
-        dph_message(L"cannot start its thread (error %lu)", GetLastError());
-    return g.watcher != NULL;
-}
-
 /* A swap of dc, on the thread that swaps, before the original. */
 static void dph_on_swap(HDC dc)
 {
     LARGE_INTEGER t0;
     QueryPerformanceCounter(&t0);
-    g.block->swaps++;
-    /* A launched program runs by now: its loader is done, the watcher may start. */
-    if (!g.watcher_started && !dph_start_watcher()) {
-        g.block->skipped++;
-        return;
-    }
+    dph_count(&g.block->swaps);
     if (!TryAcquireSRWLockExclusive(&g.lock)) {
-        g.block->skipped++; /* another thread is in the hook: never wait for it */
+        dph_count(&g.block->skipped); /* another thread is in the hook: never wait for it */
         return;
     }
     if (g.stopping) {
-        g.block->skipped++;
+        dph_count(&g.block->skipped);
         /* Detaching: the port goes in its own context, if this is it. */
         if (g.port && g.get_context && g.get_context() == g.port_ctx) {
             dph_close_port();
@@ -263,7 +252,7 @@ static void dph_on_swap(HDC dc)
         (g.port && wnd != g.hwnd && IsWindow(g.hwnd)) || !dph_dp_ready()) {
         /* no context current on this DC, not a window, minimized, another window, or no
          * directport.dll: nothing to read */
-        g.block->skipped++;
+        dph_count(&g.block->skipped);
         ReleaseSRWLockExclusive(&g.lock);
         return;
     }
@@ -289,11 +278,11 @@ static void dph_on_swap(HDC dc)
     }
     DP_RESULT res = g.publish(g.port, 0, 0, 0, w, h);
     if (res == DP_OK) {
-        g.block->published++;
+        dph_count(&g.block->published);
         g.block->width = (uint32_t)w;
         g.block->height = (uint32_t)h;
     } else if (res == DP_ERROR_BUSY) {
-        g.block->dropped++;
+        dph_count(&g.block->dropped);
     } else {
         dph_port_failed("dpgl_publish_framebuffer", res);
     }
@@ -328,7 +317,7 @@ static void dph_leave(bool outer)
 static void dph_swap_of(HDC dc)
 {
     DWORD err = GetLastError();
-    if (g.block)
+    if (g.live && g.block)
         dph_on_swap(dc);
     SetLastError(err);
 }
@@ -377,13 +366,18 @@ static BOOL WINAPI dph_wglDeleteContext(HGLRC ctx)
     bool outer = dph_enter();
     /* The port's context only (read unlocked: a dpgl thread deleting its own context
      * while the swap thread holds the lock in dpgl_close must not wait for it). */
-    if (outer && ctx && ctx == g.port_ctx) {
+    if (outer && g.live && ctx && ctx == g.port_ctx) {
         DWORD err = GetLastError();
-        /* A short wait at most: another thread's publish. */
-        AcquireSRWLockExclusive(&g.lock);
-        if (g.port && ctx == g.port_ctx)
-            dph_close_port(); /* its GL objects go now if ctx is current here, else with ctx */
-        ReleaseSRWLockExclusive(&g.lock);
+        /* A short wait at most: another thread's publish. A holder that never lets go
+         * (killed by ExitProcess mid-publish) leaves the port alone: it goes with ctx. */
+        bool locked = false;
+        for (int i = 0; i < 200 && !(locked = TryAcquireSRWLockExclusive(&g.lock)); i++)
+            Sleep(1);
+        if (locked) {
+            if (g.port && ctx == g.port_ctx)
+                dph_close_port(); /* its GL objects go now if ctx is current here, else with ctx */
+            ReleaseSRWLockExclusive(&g.lock);
+        }
         SetLastError(err);
     }
     fn_delete_context real;
@@ -520,17 +514,18 @@ static void dph_figures(void)
     g.block->cost_ms_max = g.cost_ms[n - 1];
 }
 
-static void dph_close_handles(void)
+/* Closes the attachment's handles. all: the block and the TLS index too, which a hook
+ * still reachable (dphook.dll staying loaded) would use. */
+static void dph_close_handles(bool all)
 {
-    HANDLE *hs[] = {&g.ready, &g.stop, &g.done, &g.port_closed, &g.detach_now, &g.watcher};
+    HANDLE *hs[] = {&g.attached, &g.ready, &g.stop, &g.done, &g.port_closed, &g.detach_now, &g.watcher};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (*hs[i]) {
             CloseHandle(*hs[i]);
             *hs[i] = NULL;
         }
-    if (g.attached)
-        CloseHandle(g.attached);
-    g.attached = NULL;
+    if (!all)
+        return;
     if (g.block)
         UnmapViewOfFile(g.block);
     g.block = NULL;
@@ -545,7 +540,11 @@ static void dph_close_handles(void)
 static DWORD WINAPI dph_watch(LPVOID arg)
 {
     (void)arg;
-    dph_dp_ready();
+    /* A launched program is still initialising: directport.dll comes at its first swap
+     * (a thread loading DLLs beside its loader deadlocked Wine's first-time
+     * initialisation under load). */
+    if (!(g.block->flags & DPCAP_FLAG_LAUNCHED))
+        dph_dp_ready();
     HANDLE wake[2] = {g.stop, g.detach_now};
     if (WaitForMultipleObjects(2, wake, FALSE, INFINITE) == WAIT_OBJECT_0)
         dph_message(L"detached on request");
@@ -557,33 +556,48 @@ static DWORD WINAPI dph_watch(LPVOID arg)
     ReleaseSRWLockExclusive(&g.lock);
     if (open)
         WaitForSingleObject(g.port_closed, DPH_STOP_WAIT_MS);
+    InterlockedExchange(&g.live, 0); /* the hooks only pass through now */
     dph_notify(false);
     AcquireSRWLockExclusive(&g.install_lock);
     dph_remove_all();
+    bool all_out = true;
+    for (int i = 0; i < H_COUNT; i++)
+        all_out = all_out && !g.detour[i].installed;
     ReleaseSRWLockExclusive(&g.install_lock);
     /* Threads already past a patched entry finish their hook. */
-    for (DWORD waited = 0; g.inflight > 0 && waited < DPH_DRAIN_MS; waited++)
+    ULONGLONG end = GetTickCount64() + DPH_DRAIN_MS;
+    while (g.inflight > 0 && GetTickCount64() < end)
         Sleep(1);
     Sleep(20); /* the last instructions after the count: the hook's epilogue */
-    bool drained = g.inflight == 0;
+    bool unload = g.inflight == 0 && all_out;
     AcquireSRWLockExclusive(&g.lock);
     dph_close_port(); /* no swap came: its GL objects stay with the context */
     ReleaseSRWLockExclusive(&g.lock);
     if (g.dp)
         FreeLibrary(g.dp);
     g.dp = NULL;
-    if (drained)
+    if (unload)
         for (int i = 0; i < H_COUNT; i++)
             dp_detour_free(&g.detour[i]);
     dph_figures();
     if (g.block->state != DPCAP_FAILED)
         dph_set_state(DPCAP_DETACHED);
-    if (!drained)
+    if (!all_out)
+        dph_message(L"a detour could not be taken out: dphook.dll stays loaded, its hooks passing through");
+    else if (!unload)
         dph_message(L"a thread stayed inside a swap for %u ms: dphook.dll stays loaded, unhooked", DPH_DRAIN_MS);
+    /* Not attached any more before "done": an attach right after --stop is not refused. */
+    if (g.attached)
+        CloseHandle(g.attached);
+    g.attached = NULL;
     SetEvent(g.done);
-    dph_close_handles();
-    if (!drained)
-        return 0; /* unloading now could pull code from under that thread */
+    if (!unload) {
+        /* unloading now could pull code from under a thread: the hooks keep their TLS
+         * index and block, and the DLL stays */
+        dph_close_handles(false);
+        return 0;
+    }
+    dph_close_handles(true);
     FreeLibraryAndExitThread(g.self, 0);
     return 0;
 }
@@ -602,17 +616,30 @@ static bool dph_valid_name(const wchar_t *s)
     return n >= 1 && n <= DP_MAX_NAME;
 }
 
+/* The attach failed. With no detour ever in, dphook.dll unloads (DllMain returns FALSE).
+ * Once one was in, a thread may already be inside a hook or a trampoline: the detours
+ * come out, and the DLL pins itself and stays loaded, inert (live never set), its TLS
+ * index and trampolines kept. */
 static bool dph_fail_attach(void)
 {
-    dph_remove_all();
+    bool any = false;
     for (int i = 0; i < H_COUNT; i++)
-        dp_detour_free(&g.detour[i]);
+        any = any || g.detour[i].installed;
     dph_notify(false);
+    dph_remove_all();
     dph_set_state(DPCAP_FAILED);
+    if (any) {
+        HMODULE pinned = NULL;
+        GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                           (LPCWSTR)(void *)&g, &pinned);
+        size_t len = g.block ? wcslen(g.block->message) : 0;
+        if (g.block && len < DPCAP_MESSAGE - 48)
+            wcscat(g.block->message, L" (dphook.dll stays loaded, unhooked)");
+    }
     if (g.ready)
         SetEvent(g.ready);
-    dph_close_handles();
-    return false;
+    dph_close_handles(!any);
+    return any;
 }
 
 static bool dph_attach(void)
@@ -633,14 +660,14 @@ static bool dph_attach(void)
         return false;
     g.block = MapViewOfFile(g.section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(dpcap_block));
     if (!g.block) {
-        dph_close_handles();
+        dph_close_handles(true);
         return false;
     }
     g.ready = dph_object(L".ready", true, false);
     if (g.block->magic != DPCAP_MAGIC || g.block->version != DPCAP_VERSION || g.block->size != sizeof(dpcap_block)) {
         UnmapViewOfFile(g.block); /* not ours to write in */
         g.block = NULL;
-        dph_close_handles();
+        dph_close_handles(true);
         return false;
     }
     memcpy(g.name, g.block->port, sizeof g.name);
@@ -692,11 +719,11 @@ static bool dph_attach(void)
         dph_message(L"opengl32.dll is not loaded and DLL load notifications are missing: not a GL application");
         return dph_fail_attach();
     }
-    /* Attached to a running program: the watcher now. In one still initialising
-     * (--launch), a thread of ours loading DLLs beside its loader can deadlock Wine's
-     * first-time initialisation (seen under load): it starts at the first swap. */
-    if (!(g.block->flags & DPCAP_FLAG_LAUNCHED) && !dph_start_watcher())
+    g.watcher = CreateThread(NULL, 0, dph_watch, NULL, 0, NULL);
+    if (!g.watcher) {
+        dph_message(L"cannot start its thread (error %lu)", GetLastError());
         return dph_fail_attach();
+    }
     if (gl_loaded) {
         dph_message(L"hooked SwapBuffers, wglSwapBuffers, wglSwapLayerBuffers, wglDeleteContext");
         dph_set_state(DPCAP_ATTACHED);
@@ -704,6 +731,7 @@ static bool dph_attach(void)
         dph_message(L"opengl32.dll not loaded yet: its swaps are hooked when it loads");
         dph_set_state(DPCAP_WAITING);
     }
+    InterlockedExchange(&g.live, 1);
     SetEvent(g.ready);
     return true;
 }

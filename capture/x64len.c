@@ -127,6 +127,9 @@ size_t x64_decode(const uint8_t *code, size_t avail, x64_insn *out)
     op = code[i++];
 
     /* Branches and returns, whose operands are what a detour needs. */
+    /* With 66, E8 / E9 / 0F 8x take rel16 on some processors: not moved. */
+    if (opsize16 && (op == 0xE8 || op == 0xE9 || (op == 0x0F && i < avail && (code[i] & 0xF0) == 0x80)))
+        return unknown(out);
     switch (op) {
     case 0xE8: case 0xE9:
         if (i + 4 > avail)
@@ -227,6 +230,8 @@ size_t x64_decode(const uint8_t *code, size_t avail, x64_insn *out)
             out->kind = op == 0xFF && reg == 4 ? X64_JMP_RIP_INDIRECT : X64_RIP_RELATIVE;
             out->disp_offset = (uint8_t)i;
             out->rel = read_rel(code + i, 4);
+        } else if (op == 0xFF && reg == 4) {
+            out->kind = X64_JMP_INDIRECT;
         }
         i += disp;
     }
@@ -235,7 +240,7 @@ size_t x64_decode(const uint8_t *code, size_t avail, x64_insn *out)
     if (flags & F_I8)
         i += 1;
     if (flags & F_IZ)
-        i += opsize16 ? 2 : 4;
+        i += opsize16 && !rex_w ? 2 : 4; /* REX.W wins over 66: imm32 */
     if (op >= 0xB8 && op <= 0xBF) /* mov r, imm: imm64 with REX.W */
         i += rex_w ? 8 : opsize16 ? 2 : 4;
     if (i > avail || i > 15)

@@ -26,6 +26,8 @@ typedef enum {
     X64_JMP_REL8,     /* EB: cannot be moved; a detour follows it when it comes first */
     X64_JCC_REL8,     /* 7x, E0..E3: cannot be moved */
     X64_JMP_RIP_INDIRECT, /* FF 25 disp32 (any REX): jmp [rip + disp32], an import thunk */
+    X64_JMP_INDIRECT, /* FF /4 through a register or memory other than [rip + x]: ends the
+                         straight line, its target unknown here */
     X64_RET           /* C3, C2 iw */
 } x64_kind;
 
