@@ -135,6 +135,10 @@ typedef struct {
     DWORD pid;
 } dptest_child;
 
+/* CreateProcessW (no security attributes, the caller's environment), started again when
+ * Wine fails a start under load with ERROR_INTERNAL_ERROR; FALSE and GetLastError as it. */
+BOOL dptest_create_process(const wchar_t *app, wchar_t *cmd, BOOL inherit, DWORD flags, const wchar_t *dir,
+                           STARTUPINFOW *si, PROCESS_INFORMATION *pi);
 /* Starts "<this exe> --child <args>"; args_fmt is a swprintf format (%ls for wide
  * strings, %hs for narrow ones). */
 dptest_child dptest_spawn(const wchar_t *args_fmt, ...);

@@ -238,6 +238,25 @@ static void kill_live_children(void)
             TerminateProcess(g_live_children[i], 0xDEAD);
 }
 
+BOOL dptest_create_process(const wchar_t *app, wchar_t *cmd, BOOL inherit, DWORD flags, const wchar_t *dir,
+                           STARTUPINFOW *si, PROCESS_INFORMATION *pi)
+{
+    /* Under load Wine's CreateProcessW now and then fails with ERROR_INTERNAL_ERROR
+     * (1359) while the new process starts: a failure of the machine, not of the case.
+     * Such a start is tried again, a few times, each failure said. */
+    for (int attempt = 1;; attempt++) {
+        if (CreateProcessW(app, cmd, NULL, NULL, inherit, flags, NULL, dir, si, pi))
+            return TRUE;
+        DWORD err = GetLastError();
+        if (err != ERROR_INTERNAL_ERROR || attempt == 4) {
+            SetLastError(err);
+            return FALSE;
+        }
+        dptest_diag("CreateProcessW failed (%lu), attempt %d; starting again", err, attempt);
+        Sleep(200u * (DWORD)attempt);
+    }
+}
+
 dptest_child dptest_spawn(const wchar_t *args_fmt, ...)
 {
     dptest_child child = { NULL, NULL, 0 };
@@ -276,24 +295,11 @@ dptest_child dptest_spawn(const wchar_t *args_fmt, ...)
     memset(&pi, 0, sizeof pi);
     fflush(stdout);
     fflush(stderr);
-    /* Under load Wine's CreateProcessW now and then fails with ERROR_INTERNAL_ERROR
-     * (1359) while the new process starts: a failure of the machine, not of the case.
-     * Such a start is tried again, a few times, each failure said. */
-    bool started = false;
-    for (int attempt = 1; attempt <= 4 && !started; attempt++) {
-        started = CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi) != 0;
-        if (!started) {
-            DWORD err = GetLastError();
-            if (err != ERROR_INTERNAL_ERROR || attempt == 4) {
-                dptest_check(0, __FILE__, __LINE__, "dptest_spawn: CreateProcessW(%ls) failed (%lu)",
-                             cmd, err);
-                free(cmd);
-                return child;
-            }
-            dptest_diag("dptest_spawn: CreateProcessW failed (%lu), attempt %d; starting again", err,
-                       attempt);
-            Sleep(200u * (DWORD)attempt);
-        }
+    if (!dptest_create_process(exe, cmd, TRUE, 0, NULL, &si, &pi)) {
+        dptest_check(0, __FILE__, __LINE__, "dptest_spawn: CreateProcessW(%ls) failed (%lu)", cmd,
+                     GetLastError());
+        free(cmd);
+        return child;
     }
     free(cmd);
     child.process = pi.hProcess;

@@ -111,7 +111,7 @@ bool pg_start(pg_env *e, wchar_t *cmd, const wchar_t *log, PROCESS_INFORMATION *
     si.hStdInput = NULL;
     si.hStdOutput = out;
     si.hStdError = out;
-    started = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, e->tmp, &si, pi) != 0;
+    started = dptest_create_process(NULL, cmd, TRUE, CREATE_SUSPENDED, e->tmp, &si, pi) != 0;
     if (out)
         CloseHandle(out);
     if (!started)
