@@ -17,6 +17,7 @@
 #include "dptest.h"
 #include "glutil.h"
 #include "progs.h"
+#include "capture/capture.h"
 #include "../examples/engine/framestamp.h"
 
 #define CAP_W0 320
@@ -550,6 +551,71 @@ out:
     gu_window_destroy(&win);
     if (proc)
         CloseHandle(proc);
+    pg_env_end(&c.e);
+}
+
+/* ---- dphook.dll loaded without being asked, or with a block it must not trust --------- */
+
+/* argv: role dphook_path mode (none | magic | name): LoadLibraryW of dphook.dll in this
+ * process with no control block, one of a wrong magic, or one whose port name is not a
+ * port name. Each is refused: LoadLibraryW fails, no swap function's bytes changed, and
+ * for a bad name the block says FAILED and why. */
+DP_CHILD(capture_self_load)
+{
+    if (argc < 3)
+        return 2;
+    const wchar_t *mode = argv[2];
+    FARPROC swap = GetProcAddress(GetModuleHandleW(L"gdi32.dll"), "SwapBuffers");
+    FARPROC wglswap = GetProcAddress(GetModuleHandleW(L"opengl32.dll"), "wglSwapBuffers");
+    uint8_t before[2][16], after[2][16];
+    memcpy(before[0], (const void *)swap, 16);
+    memcpy(before[1], (const void *)wglswap, 16);
+    wchar_t name[96];
+    swprintf(name, 96, L"Local\\DirectPort.capture.%lu", (unsigned long)GetCurrentProcessId());
+    HANDLE section = NULL;
+    dpcap_block *b = NULL;
+    if (wcscmp(mode, L"none")) {
+        section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof *b, name);
+        b = section ? MapViewOfFile(section, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof *b) : NULL;
+        if (!ok(b != NULL, "cannot make the block"))
+            return 1;
+        memset(b, 0, sizeof *b);
+        b->magic = wcscmp(mode, L"magic") ? DPCAP_MAGIC : 0x12345678u;
+        b->version = DPCAP_VERSION;
+        b->size = sizeof *b;
+        wcscpy(b->port, wcscmp(mode, L"name") ? L"fine.name" : L"not a name!");
+    }
+    HMODULE m = LoadLibraryW(argv[1]);
+    ok(m == NULL, "%ls: dphook.dll loaded (%p)", mode, (void *)m);
+    memcpy(after[0], (const void *)swap, 16);
+    memcpy(after[1], (const void *)wglswap, 16);
+    ok(!memcmp(before, after, sizeof before), "%ls: the swap functions' code changed", mode);
+    if (b && !wcscmp(mode, L"name"))
+        ok(b->state == DPCAP_FAILED && wcsstr(b->message, L"port name"), "bad name: state %d, message %ls",
+           (int)b->state, b->message);
+    if (b && !wcscmp(mode, L"magic"))
+        ok(b->state == DPCAP_PENDING, "wrong magic: dphook wrote state %d into a block not its own", (int)b->state);
+    if (m)
+        FreeLibrary(m);
+    if (b)
+        UnmapViewOfFile(b);
+    if (section)
+        CloseHandle(section);
+    return dptest_failures() ? 1 : 0;
+}
+
+DP_TEST(capture_hook_refuses_unasked_and_bad_blocks)
+{
+    cap_env c;
+    if (!cap_init(&c, "capture-self"))
+        goto out;
+    static const wchar_t *MODES[] = {L"none", L"magic", L"name"};
+    for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++) {
+        dptest_child child = dptest_spawn(L"capture_self_load \"%ls\" %ls", c.hook, MODES[i]);
+        DWORD code = 99;
+        ok(dptest_wait_child(&child, 30000, &code) && code == 0, "%ls: the child's exit code %lu", MODES[i], code);
+    }
+out:
     pg_env_end(&c.e);
 }
 
