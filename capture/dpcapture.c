@@ -290,13 +290,21 @@ static int attach(HANDLE process, DWORD pid, HANDLE thread, const wchar_t *port)
             goto out;
         }
     }
-    /* dphook answers from its DllMain; the loader thread ending first without an answer
-     * means LoadLibraryW failed there (a missing dependency, a refusal before it could
-     * answer). */
+    /* dphook answers from its thread once its detours are in (from its DllMain in a
+     * launched process). The loader thread ending with LoadLibraryW's NULL first means
+     * the load failed there (a missing dependency, a refusal before it could answer). */
     HANDLE wait[3] = {ready, process, loader};
+    ULONGLONG until = GetTickCount64() + ATTACH_TIMEOUT_MS;
     DWORD w = WaitForMultipleObjects(loader ? 3 : 2, wait, FALSE, ATTACH_TIMEOUT_MS);
-    if (w == WAIT_OBJECT_0 + 2 && WaitForSingleObject(ready, 0) == WAIT_OBJECT_0)
-        w = WAIT_OBJECT_0;
+    if (w == WAIT_OBJECT_0 + 2) {
+        DWORD loaded = 0;
+        GetExitCodeThread(loader, &loaded);
+        ULONGLONG now = GetTickCount64();
+        if (loaded) /* loaded: the answer is on its way */
+            w = WaitForMultipleObjects(2, wait, FALSE, now < until ? (DWORD)(until - now) : 0);
+        else if (WaitForSingleObject(ready, 0) == WAIT_OBJECT_0)
+            w = WAIT_OBJECT_0; /* refused, and said why */
+    }
     /* The path's memory, once LoadLibraryW is done with it: the loader thread's end.
      * An APC's LoadLibraryW is still running when dphook answers from its DllMain: that
      * page stays in the launched process. */
@@ -305,16 +313,9 @@ static int attach(HANDLE process, DWORD pid, HANDLE thread, const wchar_t *port)
     dpcap_block seen;
     read_block(b, &seen);
     if (w == WAIT_OBJECT_0 + 2) {
-        DWORD code = 1;
-        GetExitCodeThread(loader, &code);
-        if (code)
-            rc = failure(EXIT_ATTACHED, L"dphook.dll was loaded in process %lu already and did not answer (an earlier "
-                                        L"attachment that could not unload)",
-                         (unsigned long)pid);
-        else
-            rc = failure(EXIT_FAIL, L"LoadLibraryW of %ls failed in process %lu (a DLL it needs is missing there, or "
-                                    L"it refused before it could answer)",
-                         hook, (unsigned long)pid);
+        rc = failure(EXIT_FAIL, L"LoadLibraryW of %ls failed in process %lu (a DLL it needs is missing there, or "
+                                L"it refused before it could answer)",
+                     hook, (unsigned long)pid);
     } else if (w == WAIT_FAILED) {
         rc = failure(EXIT_FAIL, L"cannot wait for process %lu (error %lu)", (unsigned long)pid, GetLastError());
     } else if (w == WAIT_OBJECT_0 + 1 && seen.state == DPCAP_PENDING) {

@@ -5,12 +5,14 @@
  * At load (DllMain, as dpcapture's LoadLibraryW runs in the target):
  *   - it attaches only when dpcapture asked: the control block Local\DirectPort.capture.PID
  *     (capture.h) must exist; its port name is validated like any untrusted input;
- *   - it detours gdi32!SwapBuffers, opengl32!wglSwapBuffers, opengl32!wglSwapLayerBuffers
- *     and opengl32!wglDeleteContext (detour.h). opengl32.dll not loaded yet (a process
- *     started by dpcapture --launch that loads GL later): the opengl32 detours go in when
- *     it loads (LdrRegisterDllNotification);
- *   - it starts one thread of its own, the watcher, which loads directport.dll (from
- *     dphook.dll's directory) and then waits for the stop event.
+ *   - it starts one thread of its own, the watcher. In a running program the watcher
+ *     detours gdi32!SwapBuffers, opengl32!wglSwapBuffers, opengl32!wglSwapLayerBuffers
+ *     and opengl32!wglDeleteContext (detour.h), outside the loader lock, answers in the
+ *     block, loads directport.dll (from dphook.dll's directory) and waits for the stop
+ *     event. In a program dpcapture --launch started, the detours go in in DllMain itself,
+ *     before the program's entry point, and directport.dll is loaded at the first swap.
+ *     opengl32.dll not loaded yet: its detours go in when it loads
+ *     (LdrRegisterDllNotification).
  *
  * In a swap, before the original runs, on the application's thread, with its context
  * current: the window's back buffer is published with dpgl_publish_framebuffer (the
@@ -495,6 +497,34 @@ static void dph_notify(bool on)
     }
 }
 
+/* The detours of what is loaded, and the DLL notification for opengl32.dll if it is not
+ * loaded yet; the answer in the block. false (the message says why) if they cannot go in. */
+static bool dph_hook_all(void)
+{
+    AcquireSRWLockExclusive(&g.install_lock);
+    bool hooked = dph_install_loaded();
+    bool gl_loaded = GetModuleHandleW(L"opengl32.dll") != NULL;
+    if (hooked && !gl_loaded)
+        dph_notify(true);
+    ReleaseSRWLockExclusive(&g.install_lock);
+    if (!hooked)
+        return false;
+    if (!gl_loaded && !g.notify_cookie) {
+        dph_message(L"opengl32.dll is not loaded and DLL load notifications are missing: not a GL application");
+        return false;
+    }
+    if (gl_loaded) {
+        dph_message(L"hooked SwapBuffers, wglSwapBuffers, wglSwapLayerBuffers, wglDeleteContext");
+        dph_set_state(DPCAP_ATTACHED);
+    } else {
+        dph_message(L"opengl32.dll not loaded yet: its swaps are hooked when it loads");
+        dph_set_state(DPCAP_WAITING);
+    }
+    return true;
+}
+
+static bool dph_fail_attach(void);
+
 /* ---- detach --------------------------------------------------------------------------- */
 
 static int dph_cmp_float(const void *a, const void *b)
@@ -540,11 +570,20 @@ static void dph_close_handles(bool all)
 static DWORD WINAPI dph_watch(LPVOID arg)
 {
     (void)arg;
-    /* A launched program is still initialising: directport.dll comes at its first swap
-     * (a thread loading DLLs beside its loader deadlocked Wine's first-time
-     * initialisation under load). */
-    if (!(g.block->flags & DPCAP_FLAG_LAUNCHED))
+    /* A running program: the detours go in now (see dph_attach), then the answer. A
+     * launched one is still initialising: directport.dll comes at its first swap (a
+     * thread loading DLLs beside its loader deadlocked Wine's first-time initialisation
+     * under load). */
+    if (!(g.block->flags & DPCAP_FLAG_LAUNCHED)) {
+        if (!dph_hook_all()) {
+            if (dph_fail_attach())
+                return 0; /* a detour was in: pinned, inert */
+            FreeLibraryAndExitThread(g.self, 0);
+        }
+        InterlockedExchange(&g.live, 1);
+        SetEvent(g.ready);
         dph_dp_ready();
+    }
     HANDLE wake[2] = {g.stop, g.detach_now};
     if (WaitForMultipleObjects(2, wake, FALSE, INFINITE) == WAIT_OBJECT_0)
         dph_message(L"detached on request");
@@ -616,8 +655,8 @@ static bool dph_valid_name(const wchar_t *s)
     return n >= 1 && n <= DP_MAX_NAME;
 }
 
-/* The attach failed. With no detour ever in, dphook.dll unloads (DllMain returns FALSE).
- * Once one was in, a thread may already be inside a hook or a trampoline: the detours
+/* The attach failed. With no detour ever in, dphook.dll unloads (DllMain returns FALSE,
+ * or the watcher frees it: false here). Once one was in, a thread may already be inside a hook or a trampoline: the detours
  * come out, and the DLL pins itself and stays loaded, inert (live never set), its TLS
  * index and trampolines kept. */
 static bool dph_fail_attach(void)
@@ -707,32 +746,23 @@ static bool dph_attach(void)
         return dph_fail_attach();
     }
 
-    AcquireSRWLockExclusive(&g.install_lock);
-    bool hooked = dph_install_loaded();
-    bool gl_loaded = GetModuleHandleW(L"opengl32.dll") != NULL;
-    if (hooked && !gl_loaded)
-        dph_notify(true);
-    ReleaseSRWLockExclusive(&g.install_lock);
-    if (!hooked)
+    /* In a running program the detours go in from our thread, outside the loader lock:
+     * the program's threads are held still while code changes, and one of them may be
+     * waiting for that lock (a load gets stuck half-way otherwise; seen under load). A
+     * program launched by dpcapture has no thread of its own yet: its detours go in here,
+     * before its entry point runs. */
+    bool launched = (g.block->flags & DPCAP_FLAG_LAUNCHED) != 0;
+    if (launched && !dph_hook_all())
         return dph_fail_attach();
-    if (!gl_loaded && !g.notify_cookie) {
-        dph_message(L"opengl32.dll is not loaded and DLL load notifications are missing: not a GL application");
-        return dph_fail_attach();
-    }
     g.watcher = CreateThread(NULL, 0, dph_watch, NULL, 0, NULL);
     if (!g.watcher) {
         dph_message(L"cannot start its thread (error %lu)", GetLastError());
         return dph_fail_attach();
     }
-    if (gl_loaded) {
-        dph_message(L"hooked SwapBuffers, wglSwapBuffers, wglSwapLayerBuffers, wglDeleteContext");
-        dph_set_state(DPCAP_ATTACHED);
-    } else {
-        dph_message(L"opengl32.dll not loaded yet: its swaps are hooked when it loads");
-        dph_set_state(DPCAP_WAITING);
+    if (launched) {
+        InterlockedExchange(&g.live, 1);
+        SetEvent(g.ready);
     }
-    InterlockedExchange(&g.live, 1);
-    SetEvent(g.ready);
     return true;
 }
 
