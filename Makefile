@@ -186,11 +186,12 @@ include capture/capture.mk
 # ---- install ----------------------------------------------------------------------------
 PREFIX  ?= /usr/local
 DESTDIR ?=
-install: $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB)
+# dpcapture.exe finds dphook.dll and directport.dll beside itself: all three go to bin/.
+install: $(DLL) $(DEF) $(IMPLIB) $(MSVCLIB) $(HOOK_DLL) $(CAPTURE_EXE)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
 	install -m 644 directport.h $(DESTDIR)$(PREFIX)/include/
 	if [ -f adapters/gl/dpgl.h ]; then install -m 644 adapters/gl/dpgl.h $(DESTDIR)$(PREFIX)/include/; fi
-	install -m 755 $(DLL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(DLL) $(HOOK_DLL) $(CAPTURE_EXE) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(IMPLIB) $(MSVCLIB) $(DEF) $(DESTDIR)$(PREFIX)/lib/
 
 # ---- clean ------------------------------------------------------------------------------

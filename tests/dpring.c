@@ -590,7 +590,8 @@ void case_ring_producer_closed_then_restarted(const dpt_api *api)
     again = api->open_port(name);
     ok(!again && dp_last_error() == DP_ERROR_NOT_FOUND, "open after the close: %s",
        dp_result_string(again ? DP_OK : dp_last_error()));
-    api->close(again);
+    if (again)
+        api->close(again);
 
     /* The name is free again while the consumer holds its objects. */
     prod = ring_create(api, name, SMALL_W, SMALL_H, 2, DP_TRANSPORT_AUTO);
