@@ -7,7 +7,7 @@
  *                                         it attaches; dphook refuses to attach without it
  *   Local\DirectPort.capture.PID.ready    event (manual reset, dpcapture's): dphook set
  *                                         its answer (state, message)
- *   Local\DirectPort.capture.PID.attached mutex, held by dphook while attached: "already
+ *   Local\DirectPort.capture.PID.attached mutex, open in dphook while attached: "already
  *                                         attached"
  *   Local\DirectPort.capture.PID.stop     event (dphook's): detach
  *   Local\DirectPort.capture.PID.done     event (dphook's): detached, the figures final
