@@ -423,6 +423,17 @@ DP_RESULT dp_engine_begin_frame(const dp_backend *b, DP_HANDLE h, void **out_tar
     return DP_OK;
 }
 
+
+/* A GPU-transport port's frame fence reading UINT64_MAX: its device was removed ("If the
+ * device has been removed, the return value will be UINT64_MAX", ID3D12Fence::
+ * GetCompletedValue; a removal signals every fence to that value,
+ * ID3D12Device::GetDeviceRemovedReason). That value completes no frame. Host-transport
+ * values are counts, never that. */
+static bool dp_engine_device_removed(const dp_backend *b, dp_port *p)
+{
+    return p->transport == DP_TRANSPORT_GPU && p->gen && b->fence_arm &&
+           b->fence_value(p, p->gen, DP_FENCE_FRAMES) == UINT64_MAX;
+}
 DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, uint64_t *out_frame,
                               const char *fn)
 {
@@ -437,6 +448,9 @@ DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, boo
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: queue is NULL", fn);
     if (p->begun == DP_NO_SLOT)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: no frame begun on %ls", fn, p->names.display);
+    if (dp_engine_device_removed(b, p))
+        return dp_fail(DP_ERROR_DEVICE, "%s: the fence of %ls reads UINT64_MAX: the device was removed", fn,
+                       p->names.display);
     /* Frame values go on from whatever the fence or the port has seen, legacy signals
      * and earlier producers included, so they only ever grow. */
     frame = p->last_frame;
@@ -643,6 +657,9 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
         if (r == DP_ERROR_DISCONNECTED && b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= frame)
             r = DP_OK;
     }
+    if (r == DP_OK && dp_engine_device_removed(b, p))
+        r = dp_fail(DP_ERROR_DEVICE, "%s: the fence of %ls reads UINT64_MAX: the device was removed", fn,
+                    p->names.display);
     if (r == DP_OK)
         r = b->consume(p, queue, slot, frame, out_source);
     if (r != DP_OK) {
@@ -734,6 +751,9 @@ DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, u
         uint32_t remaining;
         DP_RESULT r = DP_OK;
         if (b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value) {
+            if (dp_engine_device_removed(b, p))
+                return dp_fail(DP_ERROR_DEVICE, "%s: the fence of %ls reads UINT64_MAX: the device was removed", fn,
+                               p->names.display);
             /* A disconnect seen on the way, with the value arriving anyway, is no error. */
             dp_error_restore(&saved);
             return DP_OK;
