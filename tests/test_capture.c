@@ -467,7 +467,7 @@ out:
  * do) and draws in a 4.5 core-profile context: the attach waits for opengl32.dll, the
  * hooks go in when it loads, the first frame is there; the program sees no GL error and
  * no changed state around its swaps (its exit code). */
-DP_TEST(capture_launch_gl_loaded_later_core_profile)
+static void cap_gltarget(const char *tag, const wchar_t *extra)
 {
     enum { FRAMES = 90, W = 256, H = 128, BAND = 16 };
     cap_env c;
@@ -475,7 +475,7 @@ DP_TEST(capture_launch_gl_loaded_later_core_profile)
     gu_window win = {0};
     DPGL_PORT *p = NULL;
     HANDLE proc = NULL;
-    if (!cap_init(&c, "capture-late"))
+    if (!cap_init(&c, tag))
         goto out;
     pg_path(target, c.e.dir, L"gltarget.exe");
     if (!ok(pg_exists(target), "%ls is missing: make builds it", target))
@@ -485,8 +485,8 @@ DP_TEST(capture_launch_gl_loaded_later_core_profile)
         goto out;
     }
     pg_path(att, c.e.tmp, L"attach.txt");
-    DWORD rc = cap_run(&c, L"--launch \"\\\"%ls\\\" --frames %d --core --delay-gl 300 --size %dx%d\" --name %ls --report \"%ls\"",
-                       target, FRAMES, W, H, c.name, att);
+    DWORD rc = cap_run(&c, L"--launch \"\\\"%ls\\\" --frames %d --core --delay-gl 300 --size %dx%d%ls\" --name %ls --report \"%ls\"",
+                       target, FRAMES, W, H, extra, c.name, att);
     if (!ok(rc == 0, "dpcapture --launch: exit code %lu", rc))
         goto out;
     char state[32] = "";
@@ -552,6 +552,18 @@ out:
     if (proc)
         CloseHandle(proc);
     pg_env_end(&c.e);
+}
+
+DP_TEST(capture_launch_gl_loaded_later_core_profile)
+{
+    cap_gltarget("capture-late", L"");
+}
+
+/* The same program taking a DC of its own every frame (GetDC, wglMakeCurrent, swap,
+ * ReleaseDC, no CS_OWNDC): the DC the port was made with is gone by the next frame. */
+DP_TEST(capture_launch_gl_dc_per_frame)
+{
+    cap_gltarget("capture-dc", L" --transient-dc");
 }
 
 /* ---- dphook.dll loaded without being asked, or with a block it must not trust --------- */

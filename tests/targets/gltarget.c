@@ -6,7 +6,11 @@
  * wglCreateContextAttribsARB (a legacy context made and deleted first). It swaps with
  * gdi32!SwapBuffers.
  *
- *   gltarget.exe [--frames N] [--core] [--delay-gl MS] [--size WxH]
+ *   gltarget.exe [--frames N] [--core] [--delay-gl MS] [--size WxH] [--transient-dc]
+ *
+ * --transient-dc: a window class without CS_OWNDC, and every frame GetDC, wglMakeCurrent on
+ * that DC, draw, SwapBuffers, ReleaseDC (as older programs do): the DC a frame was
+ * published from is gone by the next one.
  *
  * Frame f (from 1) is cleared to R = f & 255, G = (f >> 8) & 255, B = 0x40, A = 255,
  * except its top GLT_BAND rows, B = 0xF0: a consumer tells the frame, a flip and a tear.
@@ -116,7 +120,7 @@ int wmain(int argc, wchar_t **argv)
 {
     long frames = 120, delay = 0;
     int width = 256, height = 128;
-    bool core = false;
+    bool core = false, transient = false;
     for (int i = 1; i < argc; i++) {
         if (!wcscmp(argv[i], L"--frames") && i + 1 < argc)
             frames = wcstol(argv[++i], NULL, 10);
@@ -126,8 +130,10 @@ int wmain(int argc, wchar_t **argv)
             ;
         else if (!wcscmp(argv[i], L"--core"))
             core = true;
+        else if (!wcscmp(argv[i], L"--transient-dc"))
+            transient = true;
         else {
-            fprintf(stderr, "usage: gltarget.exe [--frames N] [--core] [--delay-gl MS] [--size WxH]\n");
+            fprintf(stderr, "usage: gltarget.exe [--frames N] [--core] [--delay-gl MS] [--size WxH] [--transient-dc]\n");
             return 2;
         }
     }
@@ -142,7 +148,7 @@ int wmain(int argc, wchar_t **argv)
     WNDCLASSEXW wc;
     memset(&wc, 0, sizeof wc);
     wc.cbSize = sizeof wc;
-    wc.style = CS_OWNDC;
+    wc.style = transient ? 0 : CS_OWNDC;
     wc.lpfnWndProc = wndproc;
     wc.hInstance = GetModuleHandleW(NULL);
     wc.lpszClassName = L"gltarget";
@@ -181,13 +187,24 @@ int wmain(int argc, wchar_t **argv)
         }
     }
     ShowWindow(hwnd, SW_SHOWNOACTIVATE);
-    printf("gltarget: %dx%d, %s context, %ld frames\n", width, height, core ? "4.5 core" : "legacy", frames);
+    printf("gltarget: %dx%d, %s context, %ld frames%s\n", width, height, core ? "4.5 core" : "legacy", frames,
+           transient ? ", a DC of its own per frame" : "");
+    if (transient) {
+        gl.MakeCurrent(NULL, NULL);
+        ReleaseDC(hwnd, dc);
+        dc = NULL;
+    }
 
     int bad = 0;
     for (long f = 1; f <= frames && !bad; f++) {
         MSG msg;
         while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
             DispatchMessageW(&msg);
+        if (transient && (!(dc = GetDC(hwnd)) || !gl.MakeCurrent(dc, rc))) {
+            fprintf(stderr, "gltarget: frame %ld: GetDC / wglMakeCurrent failed (%lu)\n", f, GetLastError());
+            bad = 1;
+            break;
+        }
         GLfloat red = (GLfloat)(f & 255) / 255.0f, green = (GLfloat)((f >> 8) & 255) / 255.0f;
         gl.Viewport(0, 0, width, height);
         gl.Disable(GL_SCISSOR_TEST);
@@ -212,11 +229,17 @@ int wmain(int argc, wchar_t **argv)
             fprintf(stderr, "gltarget: frame %ld: the swap changed GL state\n", f);
             bad = 1;
         }
+        if (transient) {
+            gl.MakeCurrent(NULL, NULL);
+            ReleaseDC(hwnd, dc);
+            dc = NULL;
+        }
         Sleep(15);
     }
     gl.MakeCurrent(NULL, NULL);
     gl.DeleteContext(rc);
-    ReleaseDC(hwnd, dc);
+    if (dc)
+        ReleaseDC(hwnd, dc);
     DestroyWindow(hwnd);
     printf("gltarget: done%s\n", bad ? " (FAILED)" : "");
     return bad;
