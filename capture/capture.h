@@ -18,6 +18,9 @@
 #ifndef DP_CAPTURE_H
 #define DP_CAPTURE_H
 
+#include <windows.h>
+#include <tlhelp32.h>
+
 #include <stdint.h>
 
 #include "directport.h"
@@ -57,5 +60,28 @@ typedef struct {
     volatile uint64_t errors;
     double cost_ms_p50, cost_ms_p99, cost_ms_max; /* time in the swap hook, set at detach */
 } dpcap_block;
+
+/* Whether process pid has a module of that file name loaded: 1, 0, or -1 (cannot tell).
+ * A process starting or loading fails the snapshot (ERROR_BAD_LENGTH /
+ * ERROR_PARTIAL_COPY) for a moment: tried for half a second. Used by dpcapture and the
+ * capture tests. */
+static inline int dpcap_has_module(DWORD pid, const wchar_t *module)
+{
+    HANDLE snap = INVALID_HANDLE_VALUE;
+    for (int attempt = 0; attempt < 20 && snap == INVALID_HANDLE_VALUE; attempt++) {
+        snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE, pid);
+        if (snap == INVALID_HANDLE_VALUE)
+            Sleep(25);
+    }
+    if (snap == INVALID_HANDLE_VALUE)
+        return -1;
+    MODULEENTRY32W me;
+    me.dwSize = sizeof me;
+    int found = 0;
+    for (BOOL more = Module32FirstW(snap, &me); more && !found; more = Module32NextW(snap, &me))
+        found = !_wcsicmp(me.szModule, module);
+    CloseHandle(snap);
+    return found;
+}
 
 #endif /* DP_CAPTURE_H */

@@ -26,7 +26,6 @@
  * dphook.dll and directport.dll are looked for next to dpcapture.exe.
  */
 #include <windows.h>
-#include <tlhelp32.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,30 +108,6 @@ static uint32_t name_in_use(const wchar_t *name)
         if (!wcscmp(info[i].name, name))
             return info[i].producer_pid ? info[i].producer_pid : 1;
     return 0;
-}
-
-/* Whether the process has a module of that file name loaded; -1: cannot tell. */
-static int has_module(DWORD pid, const wchar_t *module)
-{
-    HANDLE snap = INVALID_HANDLE_VALUE;
-    /* A process starting or loading returns ERROR_BAD_LENGTH / ERROR_PARTIAL_COPY. */
-    for (int attempt = 0; attempt < 20 && snap == INVALID_HANDLE_VALUE; attempt++) {
-        snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE, pid);
-        if (snap == INVALID_HANDLE_VALUE)
-            Sleep(25);
-    }
-    if (snap == INVALID_HANDLE_VALUE)
-        return -1;
-    MODULEENTRY32W me;
-    me.dwSize = sizeof me;
-    int found = 0;
-    for (BOOL more = Module32FirstW(snap, &me); more; more = Module32NextW(snap, &me))
-        if (!_wcsicmp(me.szModule, module)) {
-            found = 1;
-            break;
-        }
-    CloseHandle(snap);
-    return found;
 }
 
 static void report(DWORD pid, const wchar_t *port, const char *state, const dpcap_block *b)
@@ -218,14 +193,14 @@ static int attach(HANDLE process, DWORD pid, HANDLE thread, const wchar_t *port)
         return failure(EXIT_NAME_IN_USE, L"port \"%ls\" is in use by process %lu: choose another with --name", port,
                        (unsigned long)user);
     if (!thread) {
-        int gl = has_module(pid, L"opengl32.dll");
+        int gl = dpcap_has_module(pid, L"opengl32.dll");
         if (gl == 0)
             return failure(EXIT_NOT_GL, L"process %lu (%ls) is not a GL application: opengl32.dll is not loaded",
                            (unsigned long)pid, exe_name(pid, exe, MAX_PATH));
         if (gl < 0)
             return failure(EXIT_FAIL, L"cannot list the modules of process %lu (error %lu)", (unsigned long)pid,
                            GetLastError());
-        if (has_module(pid, L"dphook.dll") == 1)
+        if (dpcap_has_module(pid, L"dphook.dll") == 1)
             return failure(EXIT_ATTACHED,
                            L"dphook.dll is still loaded in process %lu from an attachment that could not unload",
                            (unsigned long)pid);
@@ -376,7 +351,7 @@ static int stop(DWORD pid)
     if (w == WAIT_OBJECT_0) {
         /* dphook.dll unloads itself just after "done". */
         int loaded = 1;
-        for (int i = 0; i < 60 && (loaded = has_module(pid, L"dphook.dll")) == 1; i++)
+        for (int i = 0; i < 60 && (loaded = dpcap_has_module(pid, L"dphook.dll")) == 1; i++)
             Sleep(50);
         printf("dpcapture: detached from process %lu; port \"%ls\": %llu swaps, %llu published, %llu dropped, "
                "%llu not captured, %llu errors; time in the swap p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",

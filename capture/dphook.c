@@ -324,30 +324,29 @@ static void dph_swap_of(HDC dc)
     SetLastError(err);
 }
 
-static BOOL WINAPI dph_SwapBuffers(HDC dc)
+/* SwapBuffers and wglSwapBuffers: publish (the outermost hook on the thread), then the
+ * original of detour `which`. */
+static BOOL dph_swap_through(int which, HDC dc)
 {
     bool outer = dph_enter();
     if (outer)
         dph_swap_of(dc);
     fn_swap real;
-    void *at = g.real[H_SWAP];
+    void *at = g.real[which];
     memcpy(&real, &at, sizeof real);
     BOOL r = real(dc);
     dph_leave(outer);
     return r;
 }
 
+static BOOL WINAPI dph_SwapBuffers(HDC dc)
+{
+    return dph_swap_through(H_SWAP, dc);
+}
+
 static BOOL WINAPI dph_wglSwapBuffers(HDC dc)
 {
-    bool outer = dph_enter();
-    if (outer)
-        dph_swap_of(dc);
-    fn_swap real;
-    void *at = g.real[H_WGLSWAP];
-    memcpy(&real, &at, sizeof real);
-    BOOL r = real(dc);
-    dph_leave(outer);
-    return r;
+    return dph_swap_through(H_WGLSWAP, dc);
 }
 
 static BOOL WINAPI dph_wglSwapLayerBuffers(HDC dc, UINT planes)

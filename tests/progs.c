@@ -3,8 +3,6 @@
  */
 #include "progs.h"
 
-#include <tlhelp32.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,23 +218,4 @@ bool pg_png_size(const wchar_t *path, int *w, int *h)
         *h = (int)((unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23]);
     }
     return good;
-}
-
-int pg_has_module(DWORD pid, const wchar_t *module)
-{
-    HANDLE snap = INVALID_HANDLE_VALUE;
-    MODULEENTRY32W me;
-    int found = 0;
-    for (int attempt = 0; attempt < 20 && snap == INVALID_HANDLE_VALUE; attempt++) {
-        snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE, pid);
-        if (snap == INVALID_HANDLE_VALUE)
-            Sleep(25);
-    }
-    if (snap == INVALID_HANDLE_VALUE)
-        return -1;
-    me.dwSize = sizeof me;
-    for (BOOL more = Module32FirstW(snap, &me); more && !found; more = Module32NextW(snap, &me))
-        found = !_wcsicmp(me.szModule, module);
-    CloseHandle(snap);
-    return found;
 }

@@ -47,7 +47,4 @@ double pg_double(const wchar_t *file, const char *key);   /* -1 if none */
 /* Width and height from a PNG's IHDR chunk. */
 bool pg_png_size(const wchar_t *path, int *w, int *h);
 
-/* Whether process pid has a module of that file name: 1, 0, or -1 (cannot tell). */
-int pg_has_module(DWORD pid, const wchar_t *module);
-
 #endif /* PROGS_H */

@@ -81,11 +81,32 @@ static DWORD cap_run(cap_env *c, const wchar_t *fmt, ...)
 static bool cap_unloaded(DWORD pid)
 {
     for (int i = 0; i < 100; i++) {
-        if (pg_has_module(pid, L"dphook.dll") == 0)
+        if (dpcap_has_module(pid, L"dphook.dll") == 0)
             return true;
         Sleep(50);
     }
     return false;
+}
+
+/* The process dpcapture --launch started (its report's pid), put in the case's job so
+ * that it dies with the runner; NULL (a failed check) if it cannot be opened. */
+static HANDLE cap_launched(cap_env *c, const wchar_t *report)
+{
+    DWORD pid = (DWORD)pg_int(report, "pid");
+    HANDLE proc = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    ok(proc != NULL, "cannot open the launched process, pid %lu", (unsigned long)pid);
+    if (proc && c->e.job)
+        AssignProcessToJobObject(c->e.job, proc);
+    return proc;
+}
+
+/* The launched process ends by itself within ms, with exit code 0. */
+static void cap_exits_cleanly(HANDLE proc, DWORD ms, const char *what)
+{
+    DWORD code = 0;
+    if (proc)
+        ok(WaitForSingleObject(proc, ms) == WAIT_OBJECT_0 && GetExitCodeProcess(proc, &code) && code == 0,
+           "%s: exit code %lu", what, code);
 }
 
 /* ---- a dpgl consumer here ------------------------------------------------------------- */
@@ -294,11 +315,8 @@ DP_TEST(capture_launch_and_resize)
                        c.engine, CAP_W0, CAP_H0, FRAMES, RESIZE_AT, CAP_W1, CAP_H1, c.name, att);
     if (!ok(rc == 0, "dpcapture --launch: exit code %lu", rc))
         goto out;
+    proc = cap_launched(&c, att);
     DWORD pid = (DWORD)pg_int(att, "pid");
-    proc = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    ok(proc != NULL, "cannot open the launched engine, pid %lu", (unsigned long)pid);
-    if (proc && c.e.job)
-        AssignProcessToJobObject(c.e.job, proc);
 
     p = cap_open(c.name, 20000);
     if (!ok(p != NULL, "port %ls did not appear: %s", c.name, dp_last_error_message())) {
@@ -321,11 +339,7 @@ DP_TEST(capture_launch_and_resize)
        s.first_stamp, (unsigned long long)s.first_frame, (unsigned long long)s.first_dropped);
     ok(s.frames >= 20, "only %ld frames arrived", s.frames);
     ok(s.second_size >= 5, "only %ld frames of the resized window %dx%d arrived", s.second_size, CAP_W1, CAP_H1);
-    if (proc) {
-        DWORD code = 0;
-        ok(WaitForSingleObject(proc, 10000) == WAIT_OBJECT_0 && GetExitCodeProcess(proc, &code) && code == 0,
-           "the launched engine: exit code %lu", code);
-    }
+    cap_exits_cleanly(proc, 10000, "the launched engine");
 out:
     dpgl_close(p);
     gu_window_destroy(&win);
@@ -370,7 +384,7 @@ DP_TEST(capture_detach_reattach_kill)
     ok(squatter != NULL, "dpgl_create %ls: %s", other, dp_last_error_message());
     DWORD rc = cap_run(&c, L"--pid %lu --name %ls", (unsigned long)pid, other);
     ok(rc == CAP_EXIT_NAME_IN_USE && pg_log_has(c.log, "in use"), "name in use: exit code %lu", rc);
-    ok(pg_has_module(pid, L"dphook.dll") == 0, "dphook.dll was loaded although the name was refused");
+    ok(dpcap_has_module(pid, L"dphook.dll") == 0, "dphook.dll was loaded although the name was refused");
     dpgl_close(squatter);
     squatter = NULL;
 
@@ -455,7 +469,7 @@ DP_TEST(capture_refusals)
     WaitForInputIdle(npi.hProcess, 15000);
     rc = cap_run(&c, L"--pid %lu", (unsigned long)npi.dwProcessId);
     ok(rc == CAP_EXIT_NOT_GL && pg_log_has(c.log, "not a GL application"), "notepad: exit code %lu", rc);
-    ok(pg_has_module(npi.dwProcessId, L"dphook.dll") == 0, "dphook.dll was loaded into notepad");
+    ok(dpcap_has_module(npi.dwProcessId, L"dphook.dll") == 0, "dphook.dll was loaded into notepad");
     rc = cap_run(&c, L"--stop --pid %lu", (unsigned long)npi.dwProcessId);
     ok(rc == CAP_EXIT_NOT_ATTACHED, "--stop of a process never attached: exit code %lu", rc);
     pg_wait(&npi, 0, &code);
@@ -492,10 +506,7 @@ static void cap_gltarget(const char *tag, const wchar_t *extra)
     char state[32] = "";
     pg_key(att, "state", state, sizeof state);
     ok(!strcmp(state, "waiting"), "attach report: state %s, not waiting (opengl32.dll loads later)", state);
-    DWORD pid = (DWORD)pg_int(att, "pid");
-    proc = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    if (proc && c.e.job)
-        AssignProcessToJobObject(c.e.job, proc);
+    proc = cap_launched(&c, att);
 
     p = cap_open(c.name, 20000);
     if (!ok(p != NULL, "port %ls did not appear: %s", c.name, dp_last_error_message()))
@@ -541,11 +552,7 @@ static void cap_gltarget(const char *tag, const wchar_t *extra)
         n++;
     }
     ok(n >= 20, "only %ld frames arrived", n);
-    if (proc) {
-        DWORD code = 0;
-        ok(WaitForSingleObject(proc, 20000) == WAIT_OBJECT_0 && GetExitCodeProcess(proc, &code) && code == 0,
-           "gltarget.exe: exit code %lu (1: a GL error or changed state around a swap)", code);
-    }
+    cap_exits_cleanly(proc, 20000, "gltarget.exe (1: a GL error or changed state around a swap)");
 out:
     dpgl_close(p);
     gu_window_destroy(&win);
