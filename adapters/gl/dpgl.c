@@ -151,8 +151,6 @@ struct DPGL_PORT {
     HANDLE dx_device;           /* wglDXOpenDeviceNV */
     dpgl_interop_object object[DPB_MAX_SLOTS];
     HANDLE locked;              /* consumer: the object locked for the frame held */
-    GLsync release_sync;        /* consumer: GL's reads of the frame released last, not yet
-                                 * seen done: its slot goes back once they are */
     GLuint blit_fbo;            /* producer: draws into the locked slot texture */
     GLuint read_fbo;            /* producer: reads a texture dpgl_publish_texture is given */
     GLuint resolve_fbo, resolve_rb; /* producer: a multisampled source resolved unflipped first */
@@ -567,33 +565,10 @@ static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLin
     return dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h);
 }
 
-/* Consumer: gives the last released frame's slot back once GL's reads of it are done.
- * Unlocking orders the texture between GL and D3D11 of this process (WGL_NV_DX_interop);
- * the release fence the producer waits on is another process's business: it is
- * signalled after GL's fence on the reads, waited for (flushed, bounded) only when the
- * next acquire needs the handle free. With no GL context current the reads are not
- * waited for: the slot goes back as it is. */
-static bool dpgl_current(const DPGL_PORT *p);
-
-static void dpgl_interop_finish_release(DPGL_PORT *p, GLuint64 timeout_ns)
-{
-    if (!p->release_sync)
-        return;
-    if (dpgl_current(p)) {
-        GLenum w = p->gl.ClientWaitSync(p->release_sync, GL_SYNC_FLUSH_COMMANDS_BIT, timeout_ns);
-        if (w == GL_TIMEOUT_EXPIRED && timeout_ns == 0)
-            return; /* not yet: at the next acquire */
-        p->gl.DeleteSync(p->release_sync);
-    }
-    p->release_sync = NULL;
-    dp11_release_frame(p->dx);
-}
-
 static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture, uint64_t *out_frame)
 {
     ID3D11Texture2D *source = NULL;
     HANDLE object;
-    dpgl_interop_finish_release(p, DPGL_INTEROP_WAIT_NS);
     DP_RESULT r = dp11_acquire_frame(p->dx, timeout_ms, &source, out_frame);
     if (r != DP_OK)
         return r;
@@ -612,15 +587,9 @@ static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigne
 
 static void dpgl_interop_release(DPGL_PORT *p)
 {
-    /* A fence after the caller's reads of the texture, then the unlock; the slot goes back
-     * now if GL is already past the fence, else at the next acquire. */
-    p->release_sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
     p->locked = NULL;
-    if (!p->release_sync)
-        dp11_release_frame(p->dx);
-    else
-        dpgl_interop_finish_release(p, 0);
+    dp11_release_frame(p->dx);
 }
 
 /* ---- Ports --------------------------------------------------------------------------------- */
@@ -730,7 +699,6 @@ static void dpgl_interop_destroy(DPGL_PORT *p)
         dpgl_save(&p->gl, &s);
     if (current && p->locked)
         p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
-    dpgl_interop_finish_release(p, DPGL_INTEROP_WAIT_NS);
     dpgl_interop_forget(p, current);
     if (current && p->blit_fbo)
         p->gl.DeleteFramebuffers(1, &p->blit_fbo);
