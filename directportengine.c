@@ -428,10 +428,11 @@ DP_RESULT dp_engine_begin_frame(const dp_backend *b, DP_HANDLE h, void **out_tar
  * device has been removed, the return value will be UINT64_MAX", ID3D12Fence::
  * GetCompletedValue; a removal signals every fence to that value,
  * ID3D12Device::GetDeviceRemovedReason). That value completes no frame. Host-transport
- * values are counts, never that. */
+ * values are counts, never that; a legacy port's values are its caller's, who may signal
+ * any value: only the frame protocol's own values are judged. */
 static bool dp_engine_device_removed(const dp_backend *b, dp_port *p)
 {
-    return p->transport == DP_TRANSPORT_GPU && p->gen && b->fence_arm &&
+    return p->transport == DP_TRANSPORT_GPU && !p->legacy && p->gen && b->fence_arm &&
            b->fence_value(p, p->gen, DP_FENCE_FRAMES) == UINT64_MAX;
 }
 DP_RESULT dp_engine_end_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, uint64_t *out_frame,

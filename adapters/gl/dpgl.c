@@ -803,7 +803,8 @@ DPGL_PORT *dpgl_open(const wchar_t *name)
             dp11_close(dx);
         /* A GPU-transport port on another adapter than this context's: its textures do
          * not cross adapters, and COPY mode cannot read them (the error names both). */
-        if (!dx && dp_last_error() == DP_ERROR_UNSUPPORTED && strstr(dp_last_error_message(), "adapter"))
+        if (!dx && dp_last_error() == DP_ERROR_UNSUPPORTED &&
+            strstr(dp_last_error_message(), "do not cross adapters")) /* port names have no spaces */
             return NULL;
         dp_error_restore(&saved);
     }
