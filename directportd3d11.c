@@ -908,14 +908,6 @@ static bool dp11_host_map(ID3D11Texture2D *tex, D3D11_MAP type, D3D11_MAPPED_SUB
     }
 }
 
-static void dp11_copy_rows(uint8_t *dst, size_t dst_pitch, const uint8_t *src, size_t src_pitch, size_t row_bytes,
-                           uint32_t rows)
-{
-    uint32_t y;
-    for (y = 0; y < rows; y++)
-        memcpy(dst + y * dst_pitch, src + y * src_pitch, row_bytes);
-}
-
 /* The emulated local fence. Frame protocol: end_frame moves `queued` once the frame's
  * copy into its staging texture is queued. Legacy: a signal hands over a snapshot
  * (latest/pending), which this claims for the readback that follows. */
@@ -955,8 +947,8 @@ static bool dp11_host_readback(dp_gen *gen, uint32_t texture, void *dst)
     ID3D11Texture2D *src = idx >= 0 ? g->legacy_staging[idx] : texture < g->textures ? g->staging[texture] : NULL;
     bool ok = src && dp11_host_map(src, D3D11_MAP_READ, &m);
     if (ok) {
-        dp11_copy_rows(dst, geo->row_pitch, m.pData, m.RowPitch, (size_t)geo->width * geo->bytes_per_pixel,
-                       geo->height);
+        dp_host_copy(g->base.host, dst, geo->row_pitch, m.pData, m.RowPitch, (size_t)geo->width * geo->bytes_per_pixel,
+                     geo->height, false);
         ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)src, 0);
     }
     if (idx >= 0) {
@@ -980,7 +972,8 @@ static bool dp11_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
         SetEvent(p->event);
         return false;
     }
-    dp11_copy_rows(m.pData, m.RowPitch, src, geo->row_pitch, (size_t)geo->width * geo->bytes_per_pixel, geo->height);
+    dp_host_copy(g->base.host, m.pData, m.RowPitch, src, geo->row_pitch, (size_t)geo->width * geo->bytes_per_pixel,
+                 geo->height, false);
     ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)g->staging[0], 0);
     ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)g->texture[texture],
                                      (ID3D11Resource *)g->staging[0]);

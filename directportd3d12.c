@@ -858,13 +858,13 @@ static bool dp12_host_record(dp12_gen *g, uint32_t texture, bool to_texture)
 static bool dp12_host_readback(dp_gen *gen, uint32_t texture, void *dst)
 {
     dp12_gen *g = (dp12_gen *)gen;
-    size_t size = (size_t)g->base.geo.row_pitch * g->base.geo.height;
     /* Rows dp12_upload_bgra left for the section are the frame, not the texture. */
     if (texture == 0 && dp12_upload_take(g, dst))
         return true;
     if (!dp12_host_record(g, texture, false) || !dp12_host_submit(g, NULL, 0, NULL, 0))
         return false;
-    memcpy(dst, g->buffer_ptr, size);
+    dp_host_copy(g->base.host, dst, g->base.geo.row_pitch, g->buffer_ptr, g->base.geo.row_pitch,
+                 g->base.geo.row_pitch, g->base.geo.height, false);
     return true;
 }
 
@@ -872,9 +872,9 @@ static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
 {
     dp12_gen *g = (dp12_gen *)gen;
     dp12_port *p = (dp12_port *)g->base.port;
-    size_t size = (size_t)g->base.geo.row_pitch * g->base.geo.height;
     uint64_t free_at = texture < DP12_CONSUMER_TEXTURES ? g->texture_free_at[texture] : 0;
-    memcpy(g->buffer_ptr, src, size);
+    dp_host_copy(g->base.host, g->buffer_ptr, g->base.geo.row_pitch, src, g->base.geo.row_pitch,
+                 g->base.geo.row_pitch, g->base.geo.height, false);
     return dp12_host_record(g, texture, true) && dp12_host_submit(g, p->release_fence, free_at, p->local_fence, value);
 }
 

@@ -554,6 +554,12 @@ DP_RESULT dp_host_start(dp_gen *g, const dp_security *sec);
 void dp_host_destroy(dp_host *h);
 /* Pointer to slot's pixels in the section. */
 uint8_t *dp_host_slot(dp_host *h, uint32_t slot);
+/* The worker's copies (host_readback, host_upload) between the section and a backend's
+ * mapped memory: `rows` rows of row_bytes, dst row r from src row r (rows - 1 - r with
+ * flip). A frame of a MiB or more is split across the worker and its helper threads;
+ * call only from h's worker (h NULL: one thread). */
+void dp_host_copy(dp_host *h, uint8_t *dst, size_t dst_pitch, const uint8_t *src, size_t src_pitch,
+                  size_t row_bytes, uint32_t rows, bool flip);
 /* The CPU wrote the section directly (dp12_map_memory): the next legacy publish must not
  * overwrite it with a texture readback. */
 void dp_host_mark_cpu_written(dp_host *h);

@@ -886,7 +886,8 @@ DP_CHILD(gl_d3d12_producer)
     return dptest_failures() ? 1 : 0;
 }
 
-DP_TEST(gl_from_d3d12_producer)
+/* A D3D12 producer's w x h frames into a GL consumer, every byte checked. */
+static void gl_from_d3d12(const char *tag, int width, int height)
 {
     wchar_t name[64];
     gu_window w;
@@ -894,20 +895,20 @@ DP_TEST(gl_from_d3d12_producer)
     gl_stream s = {0};
     dptest_child c;
     DPGL_PORT *p;
-    gl_name(name, 64, "fromd3d12");
+    gl_name(name, 64, tag);
     if (!gu_window_create(&w, 64, 64))
         skip("no WGL context: %s", gu_error());
     gl_sync_create(&sync, name);
-    c = dptest_spawn(L"gl_d3d12_producer %ls 120 3 %d %d", name, GL_W, GL_H);
+    c = dptest_spawn(L"gl_d3d12_producer %ls 120 3 %d %d", name, width, height);
     p = gl_open(name);
     if (ok(p != NULL, "dpgl_open %ls: %s", name, dp_last_error_message())) {
-        s.w = GL_W;
-        s.h = GL_H;
+        s.w = width;
+        s.h = height;
         s.d3d12_pattern = true;
         ReleaseSemaphore(sync.ready, 1, NULL);
         gl_consume(p, sync.finished, &s);
-        dptest_diag("GL consumer of D3D12: %ld frames acquired, last %llu, mode %d", s.acquired,
-                    (unsigned long long)s.last, (int)dpgl_mode(p));
+        dptest_diag("GL consumer of D3D12 (%dx%d): %ld frames acquired, last %llu, mode %d", width, height,
+                    s.acquired, (unsigned long long)s.last, (int)dpgl_mode(p));
         ok(s.acquired >= 10, "only %ld of 120 frames acquired", s.acquired);
         ReleaseSemaphore(sync.done, 1, NULL);
         dpgl_close(p);
@@ -915,6 +916,19 @@ DP_TEST(gl_from_d3d12_producer)
     gl_wait(&c, 60000, "D3D12 producer");
     gl_sync_close(&sync);
     gu_window_destroy(&w);
+}
+
+DP_TEST(gl_from_d3d12_producer)
+{
+    gl_from_d3d12("fromd3d12", GL_W, GL_H);
+}
+
+/* A frame of over a MiB is copied by the host workers in bands across threads: an odd
+ * width (a D3D12 row pitch wider than the row) and an odd row count check the bands'
+ * edges byte for byte (the pattern differs row to row). */
+DP_TEST(gl_from_d3d12_producer_large_odd_frame)
+{
+    gl_from_d3d12("fromd3d12big", 1001, 347);
 }
 
 /* argv: role name w h -> a D3D12 consumer of a GL producer: the texture's row 0 is the
@@ -978,25 +992,37 @@ DP_CHILD(gl_d3d12_consumer)
     return dptest_failures() ? 1 : 0;
 }
 
-DP_TEST(gl_to_d3d12_consumer)
+/* This process's GL producer (w x h) into a D3D12 consumer child. */
+static void gl_to_d3d12(const char *tag, int width, int height)
 {
     wchar_t name[64];
     gl_sync sync;
     gl_producer_args a = {0};
     dptest_child c;
-    gl_name(name, 64, "tod3d12");
+    gl_name(name, 64, tag);
     gl_sync_create(&sync, name);
-    c = dptest_spawn(L"gl_d3d12_consumer %ls %d %d", name, GL_W, GL_H);
-    /* This process is the GL producer. */
+    c = dptest_spawn(L"gl_d3d12_consumer %ls %d %d", name, width, height);
     a.name = name;
     a.frames = 120;
     a.pace_ms = 3;
-    a.w = a.w2 = GL_W;
-    a.h = a.h2 = GL_H;
+    a.w = a.w2 = width;
+    a.h = a.h2 = height;
     a.consumers = 1;
     gl_produce(&a);
     gl_wait(&c, 60000, "D3D12 consumer");
     gl_sync_close(&sync);
+}
+
+DP_TEST(gl_to_d3d12_consumer)
+{
+    gl_to_d3d12("tod3d12", GL_W, GL_H);
+}
+
+/* The GL producer's flipped copy into the section, in bands across threads (see
+ * gl_from_d3d12_producer_large_odd_frame). */
+DP_TEST(gl_to_d3d12_consumer_large_odd_frame)
+{
+    gl_to_d3d12("tod3d12big", 1001, 347);
 }
 
 /* The D3D11 device interop binds is on the GL context's adapter (GL_DEVICE_LUID_EXT),

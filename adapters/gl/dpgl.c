@@ -1433,9 +1433,7 @@ static bool dpgl_host_readback(dp_gen *gen, uint32_t texture, void *dst)
     dpgl_gen *g = (dpgl_gen *)gen;
     const dp_geometry *geo = &g->base.geo;
     dpgl_buffer *b = &g->buffer[texture];
-    uint8_t *out = dst;
-    for (uint32_t y = 0; y < geo->height; y++)
-        memcpy(out + (size_t)y * geo->row_pitch, b->ptr + (size_t)(geo->height - 1 - y) * g->row_bytes, g->row_bytes);
+    dp_host_copy(gen->host, dst, geo->row_pitch, b->ptr, g->row_bytes, g->row_bytes, geo->height, true);
     InterlockedExchange(&b->state, DPGL_FREE);
     return true;
 }
@@ -1462,13 +1460,11 @@ static bool dpgl_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
 {
     dpgl_gen *g = (dpgl_gen *)gen;
     const dp_geometry *geo = &g->base.geo;
-    const uint8_t *in = src;
     dpgl_buffer *b = dpgl_take_for_fill(g);
     (void)texture;
     if (!b)
         return false;
-    for (uint32_t y = 0; y < geo->height; y++)
-        memcpy(b->ptr + (size_t)y * g->row_bytes, in + (size_t)y * geo->row_pitch, g->row_bytes);
+    dp_host_copy(gen->host, b->ptr, g->row_bytes, src, geo->row_pitch, g->row_bytes, geo->height, false);
     b->frame = (LONG64)value;
     InterlockedExchange(&b->state, DPGL_READY);
     SetEvent(((DPGL_PORT *)g->base.port)->ready);
