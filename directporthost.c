@@ -8,7 +8,8 @@
 #define DP_HOST_JOBS 16u
 _Static_assert(DP_HOST_JOBS >= 2 * DPB_MAX_SLOTS, "a producer can queue a readback per slot");
 /* A frame's copy between the section and a backend's mapped memory is split across the
- * worker and up to this many helpers, for slots of DP_HOST_SPLIT_MIN bytes or more: one
+ * worker and up to this many helpers (one per four processors), for slots of
+ * DP_HOST_SPLIT_MIN bytes or more: one
  * core copies about 10 GB/s when warm and much less when woken from idle at 60 Hz (an
  * 8 MB frame took 1.4 ms there, docs/benchmarks.md), and every copy is on a frame's path. */
 #define DP_HOST_COPIERS 3u
@@ -177,14 +178,16 @@ static DWORD WINAPI dp_host_copier_main(void *arg)
     }
 }
 
-/* Starts up to DP_HOST_COPIERS helpers, fewer on a machine of few cores; a helper that
- * cannot start leaves the copies to those that did. */
+/* Starts a helper per four processors, up to DP_HOST_COPIERS: the render threads, the
+ * driver's threads and the other side's worker keep the rest (none on 2 cores, where
+ * llvmpipe renders on both). A helper that cannot start leaves the copies to those
+ * that did. */
 static void dp_host_start_copiers(dp_host *h)
 {
     SYSTEM_INFO si;
     uint32_t want;
     GetSystemInfo(&si);
-    want = si.dwNumberOfProcessors > 1 ? si.dwNumberOfProcessors - 1 : 0;
+    want = si.dwNumberOfProcessors / 4;
     if (want > DP_HOST_COPIERS)
         want = DP_HOST_COPIERS;
     if (h->slot_size < DP_HOST_SPLIT_MIN)
