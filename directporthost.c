@@ -180,14 +180,18 @@ static DWORD WINAPI dp_host_copier_main(void *arg)
 
 /* Starts a helper per four processors, up to DP_HOST_COPIERS: the render threads, the
  * driver's threads and the other side's worker keep the rest (none on 2 cores, where
- * llvmpipe renders on both). A helper that cannot start leaves the copies to those
- * that did. */
+ * llvmpipe renders on both). DIRECTPORT_COPY_HELPERS=0..3 sets the count instead. A
+ * helper that cannot start leaves the copies to those that did. */
 static void dp_host_start_copiers(dp_host *h)
 {
     SYSTEM_INFO si;
+    char v[4];
     uint32_t want;
     GetSystemInfo(&si);
     want = si.dwNumberOfProcessors / 4;
+    if (GetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", v, sizeof(v)) == 1 && v[0] >= '0' &&
+        v[0] <= (char)('0' + DP_HOST_COPIERS))
+        want = (uint32_t)(v[0] - '0');
     if (want > DP_HOST_COPIERS)
         want = DP_HOST_COPIERS;
     if (h->slot_size < DP_HOST_SPLIT_MIN)

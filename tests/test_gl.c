@@ -923,12 +923,15 @@ DP_TEST(gl_from_d3d12_producer)
     gl_from_d3d12("fromd3d12", GL_W, GL_H);
 }
 
-/* A frame of over a MiB is copied by the host workers in bands across threads: an odd
- * width (a D3D12 row pitch wider than the row) and an odd row count check the bands'
- * edges byte for byte (the pattern differs row to row). */
+/* A frame of over a MiB is copied by the host workers in bands across threads (three
+ * helpers asked for, whatever the machine's processors): an odd width (a D3D12 row pitch
+ * wider than the row) and an odd row count check the bands' edges byte for byte (the
+ * pattern differs row to row). The child inherits the setting. */
 DP_TEST(gl_from_d3d12_producer_large_odd_frame)
 {
+    SetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", "3");
     gl_from_d3d12("fromd3d12big", 1001, 347);
+    SetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", NULL);
 }
 
 /* argv: role name w h -> a D3D12 consumer of a GL producer: the texture's row 0 is the
@@ -1022,7 +1025,9 @@ DP_TEST(gl_to_d3d12_consumer)
  * gl_from_d3d12_producer_large_odd_frame). */
 DP_TEST(gl_to_d3d12_consumer_large_odd_frame)
 {
+    SetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", "3");
     gl_to_d3d12("tod3d12big", 1001, 347);
+    SetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", NULL);
 }
 
 /* The D3D11 device interop binds is on the GL context's adapter (GL_DEVICE_LUID_EXT),
