@@ -432,6 +432,31 @@ static DP_RESULT dp_port_open_producer(dp_port *p, uint32_t pid, uint64_t start_
     return DP_OK;
 }
 
+bool dp_port_adapter_of(const wchar_t *name, LUID *out)
+{
+    for (int global = 0; global < 2; global++) {
+        dp_error_state saved;
+        dpn_names names;
+        dp_section section;
+        bool found = false;
+        dp_error_save(&saved);
+        if (dp_names_for_open(name, NULL, global != 0, &names, "dp_port_adapter_of") == DP_OK &&
+            dp_section_map(&section, names.ctl, NULL, DP_CTL_SECTION_SIZE, false, NULL, "control block") == DP_OK) {
+            const volatile dpb_block *b = section.view;
+            if (b->magic == DPB_MAGIC && b->producer_pid) {
+                out->LowPart = b->adapter_luid_low;
+                out->HighPart = b->adapter_luid_high;
+                found = out->LowPart || out->HighPart;
+            }
+            dp_section_unmap(&section);
+        }
+        dp_error_restore(&saved);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
 DP_RESULT dp_port_open_block(dp_port *p)
 {
     dp_section section;

@@ -908,6 +908,47 @@ static bool dp11_host_map(ID3D11Texture2D *tex, D3D11_MAP type, D3D11_MAPPED_SUB
     }
 }
 
+DP_RESULT dp11_read_frame(ID3D11Texture2D *source, ID3D11Texture2D **staging, uint8_t *dst, size_t dst_pitch,
+                          size_t row_bytes, uint32_t rows)
+{
+    D3D11_TEXTURE2D_DESC want, have;
+    D3D11_MAPPED_SUBRESOURCE m;
+    HRESULT hr;
+    DP_RESULT r = dp11_protect();
+    if (r != DP_OK)
+        return r;
+    source->lpVtbl->GetDesc(source, &want);
+    if (*staging) {
+        (*staging)->lpVtbl->GetDesc(*staging, &have);
+        if (have.Width != want.Width || have.Height != want.Height || have.Format != want.Format)
+            DP_RELEASE(*staging);
+    }
+    if (!*staging) {
+        want.MipLevels = 1;
+        want.ArraySize = 1;
+        want.SampleDesc.Count = 1;
+        want.SampleDesc.Quality = 0;
+        want.Usage = D3D11_USAGE_STAGING;
+        want.BindFlags = 0;
+        want.CPUAccessFlags = D3D11_CPU_ACCESS_READ;
+        want.MiscFlags = 0;
+        hr = ID3D11Device_CreateTexture2D(dp11.device, &want, NULL, staging);
+        if (FAILED(hr))
+            return dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateTexture2D(staging)");
+    }
+    /* Ordered after the GPU-side wait dp11_acquire_frame queued on the same context. */
+    ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)*staging, (ID3D11Resource *)source);
+    if (!dp11_host_map(*staging, D3D11_MAP_READ, &m))
+        return dp_fail(DP_ERROR_DEVICE, "Map(staging) of a frame failed");
+    if (want.Height >= rows && m.RowPitch >= row_bytes)
+        dp_host_copy(NULL, dst, dst_pitch, m.pData, m.RowPitch, row_bytes, rows, false);
+    ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)*staging, 0);
+    if (want.Height < rows || m.RowPitch < row_bytes)
+        return dp_fail(DP_ERROR_INCOMPATIBLE, "a %ux%u frame has fewer than %u rows of %lu bytes", want.Width,
+                       want.Height, rows, (unsigned long)row_bytes);
+    return DP_OK;
+}
+
 /* The emulated local fence. Frame protocol: end_frame moves `queued` once the frame's
  * copy into its staging texture is queued. Legacy: a signal hands over a snapshot
  * (latest/pending), which this claims for the readback that follows. */

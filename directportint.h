@@ -249,6 +249,16 @@ void dp_port_close_block(dp_port *p);
 bool dp11_init_on_adapter(LUID luid);
 /* Fills info from p. */
 void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
+/* The GL adapter's feed thread, holding a frame of a dp11 consumer handle: copies source
+ * into *staging (made, or made again for another size or format, on the library's device;
+ * the caller releases it), maps it without holding the device, copies `rows` rows of
+ * row_bytes into dst and unmaps. Turns on the device's multithread protection. */
+DP_RESULT dp11_read_frame(ID3D11Texture2D *source, ID3D11Texture2D **staging, uint8_t *dst, size_t dst_pitch,
+                          size_t row_bytes, uint32_t rows);
+/* The adapter of the producer of the port `name` (a base name, the session's namespace
+ * first, then the global one) as its control block says; false if there is no such port
+ * or it names none. A hint only: opening the port checks the adapter again. */
+bool dp_port_adapter_of(const wchar_t *name, LUID *out);
 /* GPU transport: DP_ERROR_UNSUPPORTED naming both adapters when the block's producer is
  * on another adapter than luid (textures do not cross adapters). */
 DP_RESULT dp_port_check_adapter(const dp_port *p, LUID luid);

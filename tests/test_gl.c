@@ -815,7 +815,7 @@ DP_TEST(gl_to_gl_300_frames)
     ok(s.acquired >= 30, "only %ld of 300 frames acquired", s.acquired);
 }
 
-DP_TEST(gl_resize_mid_stream)
+static void gl_resize_stream(const char *tag)
 {
     gl_producer_args a = {0};
     gl_stream s = {0};
@@ -831,9 +831,23 @@ DP_TEST(gl_resize_mid_stream)
     s.h = a.h;
     s.w2 = a.w2;
     s.h2 = a.h2;
-    gl_stream_from_child("resize", &a, &s);
+    gl_stream_from_child(tag, &a, &s);
     ok(s.first_size > 0 && s.second_size > 0, "frames of both sizes: %ld at %dx%d, %ld at %dx%d", s.first_size, s.w,
        s.h, s.second_size, s.w2, s.h2);
+}
+
+DP_TEST(gl_resize_mid_stream)
+{
+    gl_resize_stream("resize");
+}
+
+/* A resize followed through the D3D11 feed (see gl_consumer_through_the_d3d11_feed): the
+ * new generation gets a feed of its own, and no frame of one size passes as the other. */
+DP_TEST(gl_resize_through_the_d3d11_feed)
+{
+    SetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", "d3d11");
+    gl_resize_stream("feedresize");
+    SetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", NULL);
 }
 
 /* argv: role name frames pace_ms w h -> a D3D12 producer of tu_pattern frames, one consumer. */
@@ -886,8 +900,13 @@ DP_CHILD(gl_d3d12_producer)
     return dptest_failures() ? 1 : 0;
 }
 
+/* How gl_from_d3d12's consumer is served: as dpgl_open chooses, or through the D3D11
+ * feed (DIRECTPORT_GL_CONSUMER=d3d11), on whatever transport the port has or on the GPU
+ * transport only. */
+typedef enum { GL_SERVED_AS_CHOSEN, GL_SERVED_BY_FEED, GL_SERVED_BY_FEED_GPU } gl_served;
+
 /* A D3D12 producer's w x h frames into a GL consumer, every byte checked. */
-static void gl_from_d3d12(const char *tag, int width, int height)
+static void gl_from_d3d12_served(const char *tag, int width, int height, gl_served how)
 {
     wchar_t name[64];
     gu_window w;
@@ -895,16 +914,35 @@ static void gl_from_d3d12(const char *tag, int width, int height)
     gl_stream s = {0};
     dptest_child c;
     DPGL_PORT *p;
+    DP_STATS before = {0}, during = {0}, after = {0};
     gl_name(name, 64, tag);
     if (!gu_window_create(&w, 64, 64))
         skip("no WGL context: %s", gu_error());
     gl_sync_create(&sync, name);
     c = dptest_spawn(L"gl_d3d12_producer %ls 120 3 %d %d", name, width, height);
+    /* The producer child inherits the setting too: it concerns consumers only. */
+    if (how != GL_SERVED_AS_CHOSEN)
+        SetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", "d3d11");
+    dp_get_stats(&before);
     p = gl_open(name);
+    SetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", NULL);
     if (ok(p != NULL, "dpgl_open %ls: %s", name, dp_last_error_message())) {
+        DP_TRANSPORT transport = dp_get_transport(dpgl_port(p));
         s.w = width;
         s.h = height;
         s.d3d12_pattern = true;
+        dp_get_stats(&during);
+        if (how == GL_SERVED_BY_FEED_GPU)
+            ok(transport == DP_TRANSPORT_GPU, "the port's transport is %d, not the GPU transport", (int)transport);
+        if (how != GL_SERVED_AS_CHOSEN) {
+            /* The feed thread, and on the host transport the dp11 handle's worker too,
+             * where the host worker alone would run. */
+            uint32_t want = transport == DP_TRANSPORT_HOST ? 2 : 1;
+            ok(dpgl_mode(p) == DPGL_MODE_COPY, "mode %d, not COPY", (int)dpgl_mode(p));
+            ok(during.worker_threads == before.worker_threads + want,
+               "%u threads run for the port, not the %u of the D3D11 feed", during.worker_threads - before.worker_threads,
+               want);
+        }
         ReleaseSemaphore(sync.ready, 1, NULL);
         gl_consume(p, sync.finished, &s);
         dptest_diag("GL consumer of D3D12 (%dx%d): %ld frames acquired, last %llu, mode %d", width, height,
@@ -912,15 +950,40 @@ static void gl_from_d3d12(const char *tag, int width, int height)
         ok(s.acquired >= 10, "only %ld of 120 frames acquired", s.acquired);
         ReleaseSemaphore(sync.done, 1, NULL);
         dpgl_close(p);
+        dp_get_stats(&after);
+        ok(after.worker_threads == before.worker_threads, "%u threads left after dpgl_close (%u before)",
+           after.worker_threads, before.worker_threads);
     }
     gl_wait(&c, 60000, "D3D12 producer");
     gl_sync_close(&sync);
     gu_window_destroy(&w);
 }
 
+static void gl_from_d3d12(const char *tag, int width, int height)
+{
+    gl_from_d3d12_served(tag, width, height, GL_SERVED_AS_CHOSEN);
+}
+
 DP_TEST(gl_from_d3d12_producer)
 {
     gl_from_d3d12("fromd3d12", GL_W, GL_H);
+}
+
+/* The GL consumer's path for a GPU-transport port without interop (dpgl_open falls back
+ * to it when interop is missing or refused): the frames through a dp11 consumer handle,
+ * a staging texture and the feed thread. Forced here onto this machine's host-transport
+ * port; every byte checked, the threads gone after close. */
+DP_TEST(gl_consumer_through_the_d3d11_feed)
+{
+    gl_from_d3d12_served("feed", GL_W, GL_H, GL_SERVED_BY_FEED);
+}
+
+/* The same on the GPU transport, the case the feed exists for: the port's shared D3D11
+ * textures read back (forced even where interop would bind them). */
+DP_TEST(gl_consumer_of_a_gpu_transport_port_through_the_d3d11_feed)
+{
+    DPT_REQUIRE(DPCAP_NT_SHARING);
+    gl_from_d3d12_served("feedgpu", GL_W, GL_H, GL_SERVED_BY_FEED_GPU);
 }
 
 /* A frame of over a MiB is copied by the host workers in bands across threads (three

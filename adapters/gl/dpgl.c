@@ -20,6 +20,10 @@
  * FREE -> (worker) FILLING -> READY -> (caller) UPLOADING -> FREE on the consumer; each
  * change is one interlocked store by the side that owns the buffer in that state.
  *
+ * A consumer of a GPU-transport port without interop is a COPY port too: its feed thread
+ * (in place of the host worker) acquires each frame through a dp11 consumer handle,
+ * copies it through a staging texture into a free buffer, and acquire uploads it.
+ *
  * INTEROP mode binds a GPU-transport port's D3D11 slot textures (the dp11 core) into GL
  * with WGL_NV_DX_interop2, detected by its extension string and its functions: the
  * producer blits its framebuffer into the locked slot texture (flipping rows on the
@@ -134,6 +138,14 @@ typedef struct {
     volatile LONG harvest_current;  /* 1: the thread made its context current; -1: it could not */
     HGLRC harvest_context;
     HDC harvest_dc;
+    /* Consumer of a GPU-transport port without interop: the feed thread (in place of the
+     * host worker) acquires each frame through a dp11 consumer handle of its own, copies
+     * it into a staging texture, maps it and fills a free buffer. */
+    HANDLE feeder;
+    HANDLE feed_kick;           /* auto-reset: a buffer came free, or stop */
+    volatile LONG feed_stop;
+    DP_HANDLE feed_dx;          /* the thread's alone while it runs */
+    ID3D11Texture2D *feed_staging;
 } dpgl_gen;
 
 struct DPGL_PORT {
@@ -159,6 +171,9 @@ struct DPGL_PORT {
 };
 
 static const dp_backend dpgl_backend;
+static bool dpgl_feed_forced(void);
+static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g);
+static void dpgl_feed_stop(dpgl_gen *g);
 
 /* ---- Entry points and state ------------------------------------------------------------ */
 
@@ -793,21 +808,29 @@ DPGL_PORT *dpgl_open(const wchar_t *name)
     }
     if (dpgl_bind(&gl, NULL, "dpgl_open") != DP_OK)
         return NULL;
-    /* A GPU-transport port is bound through interop where the context offers it. */
+    /* A GPU-transport port is bound through interop where the context offers it. A
+     * consumer's D3D11 device is made on the producer's adapter (its control block's),
+     * where the port's textures are: interop then works if the GL context is there too,
+     * and COPY mode's feed reads them either way. */
     dp_error_save(&saved);
-    if (dpgl_interop_available(&gl) && dpgl_dx_init(&gl)) {
-        DP_HANDLE dx = dp11_open_port(name);
-        if (dx && dp_get_transport(dx) == DP_TRANSPORT_GPU)
-            return dpgl_interop_port(false, dx);
-        if (dx)
+    if (dpgl_interop_available(&gl) && !dpgl_feed_forced()) {
+        LUID producer;
+        bool device = dp_port_adapter_of(name, &producer) ? dp11_init_on_adapter(producer) : dpgl_dx_init(&gl);
+        DP_HANDLE dx = device ? dp11_open_port(name) : NULL;
+        if (dx && dp_get_transport(dx) == DP_TRANSPORT_GPU) {
+            DPGL_PORT *p = dpgl_interop_port(false, dx);
+            if (p)
+                return p;
+            /* Interop refused somewhere on its way (the device, the registration, the
+             * lock): COPY mode serves the port from its D3D11 textures instead. */
+        } else if (dx) {
             dp11_close(dx);
-        /* A GPU-transport port on another adapter than this context's: its textures do
-         * not cross adapters, and COPY mode cannot read them (the error names both). */
-        if (!dx && dp_last_error() == DP_ERROR_UNSUPPORTED &&
-            strstr(dp_last_error_message(), "do not cross adapters")) /* port names have no spaces */
-            return NULL;
+        }
         dp_error_restore(&saved);
     }
+    /* COPY: the host transport's section, or a GPU-transport port's D3D11 textures through
+     * the feed thread (a producer on another adapter than this process's D3D11 device
+     * fails there, naming both). */
     return dpgl_copy_port(dp_engine_open(&dpgl_backend, name, NULL, "dpgl_open"), "dpgl_open");
 }
 
@@ -997,6 +1020,7 @@ static void dpgl_gen_free(dp_port *base, dp_gen *gen)
     /* The harvest thread waits on the buffers' syncs and the worker reads and writes the
      * mapped buffers: both stop first. */
     dpgl_harvest_stop(p, g);
+    dpgl_feed_stop(g);
     dp_host_destroy(g->base.host);
     if (current) {
         dpgl_save(&p->gl, &s);
@@ -1022,8 +1046,9 @@ static DP_RESULT dpgl_gen_build(dp_port *base, dp_gen *gen, const dp_security *s
     dpgl_gen *g = (dpgl_gen *)gen;
     dpgl_state s;
     DP_RESULT r;
-    if (gen->geo.transport == DP_TRANSPORT_GPU)
-        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which GL reaches only through "
+    bool feed = !base->producer && (gen->geo.transport == DP_TRANSPORT_GPU || dpgl_feed_forced());
+    if (gen->geo.transport == DP_TRANSPORT_GPU && base->producer)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport, which a GL producer reaches only through "
                                              "WGL_NV_DX_interop2, and this context does not offer it",
                        base->names.display);
     if (!dpgl_format(g))
@@ -1031,8 +1056,10 @@ static DP_RESULT dpgl_gen_build(dp_port *base, dp_gen *gen, const dp_security *s
     dpgl_save(&p->gl, &s);
     r = dpgl_make_buffers(p, g);
     dpgl_restore(&p->gl, &s);
+    /* A GPU-transport port without interop: its D3D11 textures, read back by the feed
+     * thread, in place of the host worker. */
     if (r == DP_OK)
-        r = dp_host_start(&g->base, sec);
+        r = feed ? dpgl_feed_start(p, g) : dp_host_start(&g->base, sec);
     /* A producer queues only frame jobs (the legacy follow mode reads texture 0, which
      * GL has not); a consumer's worker follows the port and prefetches each frame. */
     if (r == DP_OK && base->producer) {
@@ -1274,6 +1301,16 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
 /* ---- COPY: consumer ------------------------------------------------------------------------- */
 
 /* Frees the buffers whose upload the GPU has finished; wakes the worker if any. */
+/* Consumer: a buffer came free; whoever fills buffers (the host worker or the feed
+ * thread) may go on. */
+static void dpgl_kick(dpgl_gen *g)
+{
+    if (g->base.host)
+        dp_host_kick(g->base.host);
+    else if (g->feed_kick)
+        SetEvent(g->feed_kick);
+}
+
 static void dpgl_recycle(DPGL_PORT *p, dpgl_gen *g)
 {
     bool freed = false;
@@ -1291,7 +1328,7 @@ static void dpgl_recycle(DPGL_PORT *p, dpgl_gen *g)
         }
     }
     if (freed)
-        dp_host_kick(g->base.host);
+        dpgl_kick(g);
 }
 
 /* The ready buffer with the newest frame beyond the last acquired; older ready
@@ -1317,7 +1354,7 @@ static dpgl_buffer *dpgl_newest(DPGL_PORT *p, dpgl_gen *g)
         best = NULL;
     }
     if (freed)
-        dp_host_kick(g->base.host);
+        dpgl_kick(g);
     return best;
 }
 
@@ -1469,6 +1506,116 @@ static bool dpgl_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
     InterlockedExchange(&b->state, DPGL_READY);
     SetEvent(((DPGL_PORT *)g->base.port)->ready);
     return true;
+}
+
+/* ---- COPY from a GPU-transport port: the feed thread ------------------------------------------ */
+
+/* Whether DIRECTPORT_GL_CONSUMER=d3d11 asks for the feed on every port, host transport
+ * included (for tests and comparisons: the same code as for a GPU-transport port). */
+static bool dpgl_feed_forced(void)
+{
+    char v[8];
+    return GetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", v, sizeof(v)) == 5 && !strcmp(v, "d3d11");
+}
+
+static bool dpgl_feed_stopping(dpgl_gen *g)
+{
+    return InterlockedCompareExchange(&g->feed_stop, 0, 0) != 0;
+}
+
+/* A free buffer for the next frame, waiting (in slices, watching for stop) while the
+ * caller holds them all. */
+static dpgl_buffer *dpgl_feed_buffer(dpgl_gen *g)
+{
+    dpgl_buffer *b;
+    while (!(b = dpgl_take_for_fill(g)) && !dpgl_feed_stopping(g))
+        WaitForSingleObject(g->feed_kick, 50);
+    return b;
+}
+
+/* Takes a buffer, then the port's next frame on the D3D11 side (the acquire waits for the
+ * frame's fence on the CPU first and queues the GPU-side wait), copies it through the
+ * staging texture into the buffer and releases the frame at once: the producer's slot is
+ * held for one copy. A frame of another geometry than this generation's is a resize the
+ * engine is about to follow: it is let go. Errors (a producer gone, a restart) are the
+ * engine's to report at the caller's acquire; this thread tries again a little later. */
+static DWORD WINAPI dpgl_feed_main(void *arg)
+{
+    dpgl_gen *g = arg;
+    DPGL_PORT *p = (DPGL_PORT *)g->base.port;
+    const dp_geometry *geo = &g->base.geo;
+    while (!dpgl_feed_stopping(g)) {
+        ID3D11Texture2D *source = NULL;
+        D3D11_TEXTURE2D_DESC d;
+        uint64_t frame = 0;
+        dpgl_buffer *b = dpgl_feed_buffer(g);
+        DP_RESULT r;
+        if (!b)
+            break;
+        r = dp11_acquire_frame(g->feed_dx, 50, &source, &frame);
+        if (r != DP_OK) {
+            InterlockedExchange(&b->state, DPGL_FREE);
+            if (r != DP_ERROR_TIMEOUT)
+                WaitForSingleObject(g->feed_kick, 20);
+            continue;
+        }
+        source->lpVtbl->GetDesc(source, &d);
+        if (d.Width == geo->width && d.Height == geo->height && d.Format == (DXGI_FORMAT)geo->dxgi_format &&
+            dp11_read_frame(source, &g->feed_staging, b->ptr, g->row_bytes, g->row_bytes, geo->height) == DP_OK) {
+            dp_stats_copied((uint64_t)g->row_bytes * geo->height);
+            b->frame = (LONG64)frame;
+            InterlockedExchange(&b->state, DPGL_READY);
+            SetEvent(p->ready);
+        } else {
+            InterlockedExchange(&b->state, DPGL_FREE);
+        }
+        dp11_release_frame(g->feed_dx);
+    }
+    return 0;
+}
+
+/* Consumer, generation of a GPU-transport port (or any, forced): the D3D11 device on the
+ * producer's adapter (the control block's; one already made elsewhere in the process
+ * stays, and opening then names both adapters if they differ), a dp11 consumer handle
+ * of the port and the feed thread. */
+static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g)
+{
+    const dpb_block *blk = p->base.block;
+    LUID luid = {blk ? blk->adapter_luid_low : 0, blk ? blk->adapter_luid_high : 0};
+    bool device = luid.LowPart || luid.HighPart ? dp11_init_on_adapter(luid) : dp11_init();
+    if (!device)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport; GL without WGL_NV_DX_interop2 reads it "
+                                             "through D3D11, and no D3D11 device could be made: %s",
+                       p->base.names.display, dp_last_error_message());
+    g->feed_dx = dp11_open_port(p->base.names.display);
+    if (!g->feed_dx)
+        return dp_last_error();
+    g->feed_kick = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
+    if (!g->feed_kick)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent(feed)");
+    g->feeder = dp_track(CreateThread(NULL, 0, dpgl_feed_main, g, 0, NULL));
+    if (!g->feeder)
+        return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateThread(feed)");
+    dp_stats_threads(1);
+    return DP_OK;
+}
+
+/* Stops and joins the feed thread (within one of its 50 ms slices and a copy), then
+ * closes its handle and staging texture. */
+static void dpgl_feed_stop(dpgl_gen *g)
+{
+    if (g->feeder) {
+        InterlockedExchange(&g->feed_stop, 1);
+        SetEvent(g->feed_kick);
+        WaitForSingleObject(g->feeder, INFINITE);
+        dp_close_handle(&g->feeder);
+        dp_stats_threads(-1);
+    }
+    DP_RELEASE(g->feed_staging);
+    if (g->feed_dx)
+        dp11_close(g->feed_dx);
+    g->feed_dx = NULL;
+    dp_close_handle(&g->feed_kick);
 }
 
 static const dp_backend dpgl_backend = {

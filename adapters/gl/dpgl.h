@@ -9,6 +9,9 @@
  *                      buffers: the producer's glReadPixels and the consumer's
  *                      glTexSubImage2D are asynchronous, and their CPU copies (with the
  *                      row flip) run on a worker thread. Used wherever interop is missing.
+ *                      A consumer of a GPU-transport port that interop cannot bind reads
+ *                      the port's D3D11 textures through a staging copy on a thread of
+ *                      its own into the same buffers (docs/gl-adapter.md).
  *
  * Rules for every call:
  *   - the WGL context that was current at dpgl_create / dpgl_open must be current
