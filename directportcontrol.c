@@ -443,7 +443,7 @@ bool dp_port_adapter_of(const wchar_t *name, LUID *out)
         if (dp_names_for_open(name, NULL, global != 0, &names, "dp_port_adapter_of") == DP_OK &&
             dp_section_map(&section, names.ctl, NULL, DP_CTL_SECTION_SIZE, false, NULL, "control block") == DP_OK) {
             const volatile dpb_block *b = section.view;
-            if (b->magic == DPB_MAGIC && b->producer_pid) {
+            if (b->magic == DPB_MAGIC && b->producer_pid && b->transport == DPB_TRANSPORT_GPU) {
                 out->LowPart = b->adapter_luid_low;
                 out->HighPart = b->adapter_luid_high;
                 found = out->LowPart || out->HighPart;

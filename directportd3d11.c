@@ -908,6 +908,11 @@ static bool dp11_host_map(ID3D11Texture2D *tex, D3D11_MAP type, D3D11_MAPPED_SUB
     }
 }
 
+DP_RESULT dp11_protect_device(void)
+{
+    return dp11_protect();
+}
+
 DP_RESULT dp11_read_frame(ID3D11Texture2D *source, ID3D11Texture2D **staging, uint8_t *dst, size_t dst_pitch,
                           size_t row_bytes, uint32_t rows)
 {
@@ -936,10 +941,25 @@ DP_RESULT dp11_read_frame(ID3D11Texture2D *source, ID3D11Texture2D **staging, ui
         if (FAILED(hr))
             return dp_fail_hr(DP_ERROR_DEVICE, hr, "CreateTexture2D(staging)");
     }
-    /* Ordered after the GPU-side wait dp11_acquire_frame queued on the same context. */
+    /* Ordered after the GPU-side wait dp11_acquire_frame queued on the same context; the
+     * flush submits it, since a Map that does not wait need not. */
     ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)*staging, (ID3D11Resource *)source);
-    if (!dp11_host_map(*staging, D3D11_MAP_READ, &m))
-        return dp_fail(DP_ERROR_DEVICE, "Map(staging) of a frame failed");
+    ID3D11DeviceContext_Flush(dp11.context);
+    for (ULONGLONG start = GetTickCount64(), tries = 0;; tries++) {
+        hr = ID3D11DeviceContext_Map(dp11.context, (ID3D11Resource *)*staging, 0, D3D11_MAP_READ,
+                                     D3D11_MAP_FLAG_DO_NOT_WAIT, &m);
+        if (hr != DXGI_ERROR_WAS_STILL_DRAWING)
+            break;
+        if (tries < 16)
+            SwitchToThread();
+        else
+            Sleep(1);
+        /* A GPU that never finishes the copy must not hold the caller's close for good. */
+        if (GetTickCount64() - start > 1000)
+            return dp_fail(DP_ERROR_DEVICE, "the copy of a frame into its staging texture did not finish in 1 s");
+    }
+    if (FAILED(hr))
+        return dp_fail_hr(DP_ERROR_DEVICE, hr, "Map(staging) of a frame");
     if (want.Height >= rows && m.RowPitch >= row_bytes)
         dp_host_copy(NULL, dst, dst_pitch, m.pData, m.RowPitch, row_bytes, rows, false);
     ID3D11DeviceContext_Unmap(dp11.context, (ID3D11Resource *)*staging, 0);

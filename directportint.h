@@ -255,9 +255,13 @@ void dp_port_info(const dp_port *p, DP_PORT_INFO *info);
  * row_bytes into dst and unmaps. Turns on the device's multithread protection. */
 DP_RESULT dp11_read_frame(ID3D11Texture2D *source, ID3D11Texture2D **staging, uint8_t *dst, size_t dst_pitch,
                           size_t row_bytes, uint32_t rows);
-/* The adapter of the producer of the port `name` (a base name, the session's namespace
- * first, then the global one) as its control block says; false if there is no such port
- * or it names none. A hint only: opening the port checks the adapter again. */
+/* Turns on the dp11 device's multithread protection (once), before another thread of the
+ * library shares its immediate context. */
+DP_RESULT dp11_protect_device(void);
+/* The adapter of the producer of the GPU-transport port `name` (a base name, the
+ * session's namespace first, then the global one) as its control block says; false if
+ * there is no such port, it is on the host transport or names none. A hint only: opening
+ * the port checks the adapter again. */
 bool dp_port_adapter_of(const wchar_t *name, LUID *out);
 /* GPU transport: DP_ERROR_UNSUPPORTED naming both adapters when the block's producer is
  * on another adapter than luid (textures do not cross adapters). */

@@ -163,6 +163,8 @@ struct DPGL_PORT {
     HANDLE dx_device;           /* wglDXOpenDeviceNV */
     dpgl_interop_object object[DPB_MAX_SLOTS];
     HANDLE locked;              /* consumer: the object locked for the frame held */
+    GLsync release_sync;        /* consumer: GL's reads of the frame released last, not yet
+                                 * seen done: its slot goes back once they are */
     GLuint blit_fbo;            /* producer: draws into the locked slot texture */
     GLuint read_fbo;            /* producer: reads a texture dpgl_publish_texture is given */
     GLuint resolve_fbo, resolve_rb; /* producer: a multisampled source resolved unflipped first */
@@ -580,11 +582,40 @@ static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLin
     return dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h);
 }
 
+/* Consumer: gives the last released frame's slot back (dp11_release_frame signals the
+ * release fence the producer waits on) once GL is past the fence put after the caller's
+ * reads, waiting for it at most timeout_ns (0: only looks). The unlock orders the texture
+ * between GL and D3D11 of this process (WGL_NV_DX_interop); the producer's writes come
+ * from another process's device, which only that fence orders. False: not yet. With the
+ * port's context not current the reads cannot be asked about: the slot goes back. */
+static bool dpgl_current(const DPGL_PORT *p);
+
+static bool dpgl_interop_finish_release(DPGL_PORT *p, GLuint64 timeout_ns)
+{
+    if (!p->release_sync)
+        return true;
+    if (dpgl_current(p)) {
+        GLenum w = p->gl.ClientWaitSync(p->release_sync, GL_SYNC_FLUSH_COMMANDS_BIT, timeout_ns);
+        if (w == GL_TIMEOUT_EXPIRED)
+            return false;
+        p->gl.DeleteSync(p->release_sync);
+    }
+    p->release_sync = NULL;
+    dp11_release_frame(p->dx);
+    return true;
+}
+
 static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigned *out_texture, uint64_t *out_frame)
 {
     ID3D11Texture2D *source = NULL;
     HANDLE object;
-    DP_RESULT r = dp11_acquire_frame(p->dx, timeout_ms, &source, out_frame);
+    ULONGLONG start = GetTickCount64();
+    DP_RESULT r;
+    /* The previous frame's reads first, within this call's timeout: normally long done. */
+    if (!dpgl_interop_finish_release(p, (GLuint64)timeout_ms * 1000000u))
+        return dp_fail(DP_ERROR_TIMEOUT, "dpgl_acquire: GL's reads of the previous frame were not done within %u ms",
+                       timeout_ms);
+    r = dp11_acquire_frame(p->dx, dp_remaining_ms(start, timeout_ms), &source, out_frame);
     if (r != DP_OK)
         return r;
     object = dpgl_interop_object_for(p, source, WGL_ACCESS_READ_ONLY_NV);
@@ -600,11 +631,18 @@ static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigne
     return DP_OK;
 }
 
+/* A fence after the caller's reads of the texture, then the unlock; the slot goes back
+ * now if GL is already past the fence, else at the next acquire (or close). A 1-slot port
+ * gives it back at once: holding its only slot until the next acquire would keep the
+ * producer out for most of the consumer's frame. */
 static void dpgl_interop_release(DPGL_PORT *p)
 {
+    DP_PORT_INFO info;
+    bool one_slot = !dp_get_port_info(p->dx, &info) || info.slots < 2;
+    p->release_sync = one_slot ? NULL : p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
     p->locked = NULL;
-    dp11_release_frame(p->dx);
+    dpgl_interop_finish_release(p, 0);
 }
 
 /* ---- Ports --------------------------------------------------------------------------------- */
@@ -714,6 +752,11 @@ static void dpgl_interop_destroy(DPGL_PORT *p)
         dpgl_save(&p->gl, &s);
     if (current && p->locked)
         p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
+    /* The handle's close below ends the claim of a slot whose reads never finished. */
+    if (!dpgl_interop_finish_release(p, DPGL_INTEROP_WAIT_NS)) {
+        p->gl.DeleteSync(p->release_sync);
+        p->release_sync = NULL;
+    }
     dpgl_interop_forget(p, current);
     if (current && p->blit_fbo)
         p->gl.DeleteFramebuffers(1, &p->blit_fbo);
@@ -1523,22 +1566,14 @@ static bool dpgl_feed_stopping(dpgl_gen *g)
     return InterlockedCompareExchange(&g->feed_stop, 0, 0) != 0;
 }
 
-/* A free buffer for the next frame, waiting (in slices, watching for stop) while the
- * caller holds them all. */
-static dpgl_buffer *dpgl_feed_buffer(dpgl_gen *g)
-{
-    dpgl_buffer *b;
-    while (!(b = dpgl_take_for_fill(g)) && !dpgl_feed_stopping(g))
-        WaitForSingleObject(g->feed_kick, 50);
-    return b;
-}
-
-/* Takes a buffer, then the port's next frame on the D3D11 side (the acquire waits for the
- * frame's fence on the CPU first and queues the GPU-side wait), copies it through the
- * staging texture into the buffer and releases the frame at once: the producer's slot is
- * held for one copy. A frame of another geometry than this generation's is a resize the
- * engine is about to follow: it is let go. Errors (a producer gone, a restart) are the
- * engine's to report at the caller's acquire; this thread tries again a little later. */
+/* Takes the port's next frame on the D3D11 side (the acquire waits for the frame's fence
+ * on the CPU first and queues the GPU-side wait), then a buffer as the host worker does (a
+ * free one, else the ready one of the oldest frame; none while the caller uploads from
+ * all three: the frame is let go), copies the frame through the staging texture into it
+ * and releases the frame at once: the producer's slot is held for one copy. A frame of
+ * another geometry than this generation's is a resize the engine is about to follow: it
+ * is let go. Errors (a producer gone, a restart) are the engine's to report at the
+ * caller's acquire; this thread tries again a little later. */
 static DWORD WINAPI dpgl_feed_main(void *arg)
 {
     dpgl_gen *g = arg;
@@ -1548,15 +1583,17 @@ static DWORD WINAPI dpgl_feed_main(void *arg)
         ID3D11Texture2D *source = NULL;
         D3D11_TEXTURE2D_DESC d;
         uint64_t frame = 0;
-        dpgl_buffer *b = dpgl_feed_buffer(g);
-        DP_RESULT r;
-        if (!b)
-            break;
-        r = dp11_acquire_frame(g->feed_dx, 50, &source, &frame);
+        dpgl_buffer *b;
+        DP_RESULT r = dp11_acquire_frame(g->feed_dx, 50, &source, &frame);
         if (r != DP_OK) {
-            InterlockedExchange(&b->state, DPGL_FREE);
             if (r != DP_ERROR_TIMEOUT)
                 WaitForSingleObject(g->feed_kick, 20);
+            continue;
+        }
+        b = dpgl_take_for_fill(g);
+        if (!b) {
+            dp11_release_frame(g->feed_dx);
+            WaitForSingleObject(g->feed_kick, 50);
             continue;
         }
         source->lpVtbl->GetDesc(source, &d);
@@ -1583,10 +1620,19 @@ static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g)
     const dpb_block *blk = p->base.block;
     LUID luid = {blk ? blk->adapter_luid_low : 0, blk ? blk->adapter_luid_high : 0};
     bool device = luid.LowPart || luid.HighPart ? dp11_init_on_adapter(luid) : dp11_init();
-    if (!device)
+    DP_RESULT r;
+    if (!device) {
+        char why[256] = "";
+        strncpy(why, dp_last_error_message(), sizeof why - 1);
         return dp_fail(DP_ERROR_UNSUPPORTED, "%ls uses the GPU transport; GL without WGL_NV_DX_interop2 reads it "
                                              "through D3D11, and no D3D11 device could be made: %s",
-                       p->base.names.display, dp_last_error_message());
+                       p->base.names.display, why);
+    }
+    /* The thread shares the immediate context with the process's dp11 users from its first
+     * acquire (a GPU-side wait queued there) on. */
+    r = dp11_protect_device();
+    if (r != DP_OK)
+        return r;
     g->feed_dx = dp11_open_port(p->base.names.display);
     if (!g->feed_dx)
         return dp_last_error();
