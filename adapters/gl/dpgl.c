@@ -1343,7 +1343,6 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
 
 /* ---- COPY: consumer ------------------------------------------------------------------------- */
 
-/* Frees the buffers whose upload the GPU has finished; wakes the worker if any. */
 /* Consumer: a buffer came free; whoever fills buffers (the host worker or the feed
  * thread) may go on. */
 static void dpgl_kick(dpgl_gen *g)
@@ -1354,6 +1353,7 @@ static void dpgl_kick(dpgl_gen *g)
         SetEvent(g->feed_kick);
 }
 
+/* Frees the buffers whose upload the GPU has finished; wakes the filler if any. */
 static void dpgl_recycle(DPGL_PORT *p, dpgl_gen *g)
 {
     bool freed = false;
@@ -1646,8 +1646,8 @@ static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g)
     return DP_OK;
 }
 
-/* Stops and joins the feed thread (within one of its 50 ms slices and a copy), then
- * closes its handle and staging texture. */
+/* Stops and joins the feed thread (within one of its 50 ms slices and a copy, the copy's
+ * map bounded by 1 s), then closes its handle and staging texture. */
 static void dpgl_feed_stop(dpgl_gen *g)
 {
     if (g->feeder) {
