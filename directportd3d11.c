@@ -913,6 +913,18 @@ DP_RESULT dp11_protect_device(void)
     return dp11_protect();
 }
 
+DP_HANDLE dp11_open_names(const dpn_names *names)
+{
+    if (!dp11_init())
+        return NULL;
+    return dp_engine_open_names(&dp11_backend, names);
+}
+
+void dp11_pin(int delta)
+{
+    dp_engine_pin(&dp11_backend, delta);
+}
+
 DP_RESULT dp11_read_frame(ID3D11Texture2D *source, ID3D11Texture2D **staging, uint8_t *dst, size_t dst_pitch,
                           size_t row_bytes, uint32_t rows)
 {

@@ -68,8 +68,23 @@ void *dp_engine_device(const dp_backend *b, const char *fn)
     return dp_engine_ready(b, fn) ? b->device() : NULL;
 }
 
+/* Per kind: the library's own users of a core that its shutdown must not pull the
+ * handles and device from under (dp_engine_pin). */
+static volatile LONG dp_engine_pins[4];
+
+void dp_engine_pin(const dp_backend *b, int delta)
+{
+    InterlockedExchangeAdd(&dp_engine_pins[b->kind & 3], delta);
+}
+
 void dp_engine_shutdown(const dp_backend *b)
 {
+    LONG pins = InterlockedCompareExchange(&dp_engine_pins[b->kind & 3], 0, 0);
+    if (pins) {
+        dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: %ld GL port(s) read through this core are open: dpgl_close them first",
+                b->shutdown_call, (long)pins);
+        return;
+    }
     dp_engine_close_all(b);
     b->release_device();
 }
@@ -326,7 +341,7 @@ static DP_RESULT dp_engine_open_external(dp_port *p)
 
 static VOID CALLBACK dp_engine_release_done(PVOID ctx, BOOLEAN timed_out);
 
-static DP_HANDLE dp_engine_open_names(const dp_backend *b, const dpn_names *names)
+DP_HANDLE dp_engine_open_names(const dp_backend *b, const dpn_names *names)
 {
     dp_port *p = dp_engine_new(b, false);
     DP_RESULT r;

@@ -412,6 +412,17 @@ DP_HANDLE dp_engine_create_legacy(const dp_backend *b, uint32_t width, uint32_t 
 /* Opens by legacy names (fence_name given) or by port name, session namespace first. */
 DP_HANDLE dp_engine_open(const dp_backend *b, const wchar_t *name, const wchar_t *fence_name, const char *fn);
 void dp_engine_close(const dp_backend *b, DP_HANDLE h, const char *fn);
+/* The library itself uses b's core (the GL adapter's D3D11 feed): delta +1 while it
+ * does, -1 after. b's shutdown refuses meanwhile (DP_ERROR_INVALID_ARGUMENT) rather than
+ * close handles and the device under that user's thread. */
+void dp_engine_pin(const dp_backend *b, int delta);
+/* Opens the port of the names given (resolved already: their namespace is the one
+ * meant); NULL with the error set. */
+DP_HANDLE dp_engine_open_names(const dp_backend *b, const dpn_names *names);
+/* The dp11 core for the GL adapter's feed: a consumer handle of the port of those names,
+ * and its pin (dp_engine_pin). */
+DP_HANDLE dp11_open_names(const dpn_names *names);
+void dp11_pin(int delta);
 /* Closes every handle of b's kind (dp12_shutdown, dp11_shutdown). */
 void dp_engine_close_all(const dp_backend *b);
 

@@ -978,6 +978,54 @@ DP_TEST(gl_consumer_through_the_d3d11_feed)
     gl_from_d3d12_served("feed", GL_W, GL_H, GL_SERVED_BY_FEED);
 }
 
+/* The feed's dp11 handle is the library's own: dp11_shutdown while such a GL port is open
+ * refuses (INVALID_ARGUMENT) instead of closing it and the device under the feed thread,
+ * and the frames keep coming; after dpgl_close it shuts down. */
+DP_TEST(gl_feed_keeps_dp11_up_until_closed)
+{
+    wchar_t name[64];
+    gu_window w;
+    gl_sync sync;
+    dptest_child c;
+    DPGL_PORT *p;
+    unsigned tex = 0;
+    uint64_t first = 0, later = 0;
+    DP_RESULT r;
+    gl_name(name, 64, "feedpin");
+    if (!gu_window_create(&w, 64, 64))
+        skip("no WGL context: %s", gu_error());
+    gl_sync_create(&sync, name);
+    c = dptest_spawn(L"gl_d3d12_producer %ls 400 3 %d %d", name, GL_W, GL_H);
+    SetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", "d3d11");
+    p = gl_open(name);
+    SetEnvironmentVariableA("DIRECTPORT_GL_CONSUMER", NULL);
+    if (ok(p != NULL, "dpgl_open %ls: %s", name, dp_last_error_message())) {
+        ReleaseSemaphore(sync.ready, 1, NULL);
+        r = dpgl_acquire(p, 10000, &tex, &first);
+        if (ok(r == DP_OK, "first acquire: %s (%s)", dp_result_string(r), dp_last_error_message()))
+            dpgl_release(p);
+        dp11_shutdown();
+        ok(dp_last_error() == DP_ERROR_INVALID_ARGUMENT, "dp11_shutdown with a feed open: %s (%s)",
+           dp_result_string(dp_last_error()), dp_last_error_message());
+        ok(dp11_get_device() != NULL, "dp11_shutdown released the device under the feed");
+        r = dpgl_acquire(p, 10000, &tex, &later);
+        ok(r == DP_OK && later > first, "acquire after the refused shutdown: %s, frame %llu after %llu (%s)",
+           dp_result_string(r), (unsigned long long)later, (unsigned long long)first, dp_last_error_message());
+        if (r == DP_OK) {
+            int tw, th;
+            gl_check_texture(tex, later, true, &tw, &th);
+            dpgl_release(p);
+        }
+        ReleaseSemaphore(sync.done, 1, NULL);
+        dpgl_close(p);
+        dp11_shutdown();
+        ok(dp11_get_device() == NULL, "dp11_shutdown after dpgl_close kept its device");
+    }
+    gl_wait(&c, 60000, "D3D12 producer");
+    gl_sync_close(&sync);
+    gu_window_destroy(&w);
+}
+
 /* The same on the GPU transport, the case the feed exists for: the port's shared D3D11
  * textures read back (forced even where interop would bind them). */
 DP_TEST(gl_consumer_of_a_gpu_transport_port_through_the_d3d11_feed)

@@ -144,8 +144,12 @@ typedef struct {
     HANDLE feeder;
     HANDLE feed_kick;           /* auto-reset: a buffer came free, or stop */
     volatile LONG feed_stop;
-    DP_HANDLE feed_dx;          /* the thread's alone while it runs */
+    DP_HANDLE feed_dx;          /* the thread's alone while it runs; pins dp11 (dp11_pin) */
     ID3D11Texture2D *feed_staging;
+    SRWLOCK feed_lock;          /* guards the two below */
+    DP_RESULT feed_result;      /* the feed's last failure (not a timeout or a producer gone),
+                                 * DP_OK since its last good frame */
+    char feed_message[256];
 } dpgl_gen;
 
 struct DPGL_PORT {
@@ -176,6 +180,7 @@ static const dp_backend dpgl_backend;
 static bool dpgl_feed_forced(void);
 static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g);
 static void dpgl_feed_stop(dpgl_gen *g);
+static DP_RESULT dpgl_feed_failure(dpgl_gen *g);
 
 /* ---- Entry points and state ------------------------------------------------------------ */
 
@@ -1409,8 +1414,10 @@ static DP_RESULT dpgl_take_ready(dp_port *base, uint32_t *out_slot, uint64_t *ou
         dpgl_buffer *b;
         dpgl_recycle(p, g);
         b = dpgl_newest(p, g);
-        if (!b)
-            return DP_ERROR_TIMEOUT;
+        if (!b) {
+            DP_RESULT failed = dpgl_feed_failure(g);
+            return failed != DP_OK ? failed : DP_ERROR_TIMEOUT;
+        }
         /* The worker may have taken it back to refill with a newer frame: look again. */
         if (InterlockedCompareExchange(&b->state, DPGL_UPLOADING, DPGL_READY) == DPGL_READY) {
             *out_slot = (uint32_t)(b - g->buffer);
@@ -1566,6 +1573,33 @@ static bool dpgl_feed_stopping(dpgl_gen *g)
     return InterlockedCompareExchange(&g->feed_stop, 0, 0) != 0;
 }
 
+/* The feed thread: r (DP_OK after a good frame) and the thread's last error message,
+ * for the caller's acquire to report. */
+static void dpgl_feed_note(dpgl_gen *g, DP_RESULT r)
+{
+    AcquireSRWLockExclusive(&g->feed_lock);
+    g->feed_result = r;
+    if (r != DP_OK) {
+        strncpy(g->feed_message, dp_last_error_message(), sizeof g->feed_message - 1);
+        g->feed_message[sizeof g->feed_message - 1] = '\0';
+    }
+    ReleaseSRWLockExclusive(&g->feed_lock);
+}
+
+/* The caller's thread, no frame ready: the feed's failure as its error; DP_OK if none. */
+static DP_RESULT dpgl_feed_failure(dpgl_gen *g)
+{
+    DP_RESULT r;
+    char message[256];
+    if (!g->feeder)
+        return DP_OK;
+    AcquireSRWLockShared(&g->feed_lock);
+    r = g->feed_result;
+    memcpy(message, g->feed_message, sizeof message);
+    ReleaseSRWLockShared(&g->feed_lock);
+    return r == DP_OK ? DP_OK : dp_fail(r, "the D3D11 feed of this port: %s", message);
+}
+
 /* Takes the port's next frame on the D3D11 side (the acquire waits for the frame's fence
  * on the CPU first and queues the GPU-side wait), then a buffer as the host worker does (a
  * free one, else the ready one of the oldest frame; none while the caller uploads from
@@ -1586,6 +1620,9 @@ static DWORD WINAPI dpgl_feed_main(void *arg)
         dpgl_buffer *b;
         DP_RESULT r = dp11_acquire_frame(g->feed_dx, 50, &source, &frame);
         if (r != DP_OK) {
+            /* A producer gone is the engine's to tell (it watches the port itself). */
+            if (r != DP_ERROR_TIMEOUT && r != DP_ERROR_DISCONNECTED)
+                dpgl_feed_note(g, r);
             if (r != DP_ERROR_TIMEOUT)
                 WaitForSingleObject(g->feed_kick, 20);
             continue;
@@ -1597,8 +1634,10 @@ static DWORD WINAPI dpgl_feed_main(void *arg)
             continue;
         }
         source->lpVtbl->GetDesc(source, &d);
-        if (d.Width == geo->width && d.Height == geo->height && d.Format == (DXGI_FORMAT)geo->dxgi_format &&
-            dp11_read_frame(source, &g->feed_staging, b->ptr, g->row_bytes, g->row_bytes, geo->height) == DP_OK) {
+        r = d.Width == geo->width && d.Height == geo->height && d.Format == (DXGI_FORMAT)geo->dxgi_format
+                ? dp11_read_frame(source, &g->feed_staging, b->ptr, g->row_bytes, g->row_bytes, geo->height)
+                : DP_ERROR_TIMEOUT; /* a resize on its way: not a failure */
+        if (r == DP_OK) {
             dp_stats_copied((uint64_t)g->row_bytes * geo->height);
             b->frame = (LONG64)frame;
             InterlockedExchange(&b->state, DPGL_READY);
@@ -1606,6 +1645,8 @@ static DWORD WINAPI dpgl_feed_main(void *arg)
         } else {
             InterlockedExchange(&b->state, DPGL_FREE);
         }
+        if (r != DP_ERROR_TIMEOUT)
+            dpgl_feed_note(g, r);
         dp11_release_frame(g->feed_dx);
     }
     return 0;
@@ -1633,9 +1674,12 @@ static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g)
     r = dp11_protect_device();
     if (r != DP_OK)
         return r;
-    g->feed_dx = dp11_open_port(p->base.names.display);
+    /* The names the engine resolved: the same namespace as this port's. */
+    g->feed_dx = dp11_open_names(&p->base.names);
     if (!g->feed_dx)
         return dp_last_error();
+    dp11_pin(1);
+    InitializeSRWLock(&g->feed_lock);
     g->feed_kick = dp_track(CreateEventW(NULL, FALSE, FALSE, NULL));
     if (!g->feed_kick)
         return dp_fail_win32(DP_ERROR_OUT_OF_MEMORY, GetLastError(), "CreateEvent(feed)");
@@ -1658,8 +1702,10 @@ static void dpgl_feed_stop(dpgl_gen *g)
         dp_stats_threads(-1);
     }
     DP_RELEASE(g->feed_staging);
-    if (g->feed_dx)
+    if (g->feed_dx) {
         dp11_close(g->feed_dx);
+        dp11_pin(-1);
+    }
     g->feed_dx = NULL;
     dp_close_handle(&g->feed_kick);
 }
