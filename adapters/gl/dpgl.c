@@ -518,7 +518,8 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     bool done;
     DP_RESULT r = DP_OK;
 
-    dp_get_port_info(p->dx, &info);
+    if (!dp_get_port_info(p->dx, &info))
+        return dp_last_error();
     if ((uint32_t)w != info.width || (uint32_t)h != info.height) {
         dpgl_interop_forget(p, true);
         r = dp11_resize_port(p->dx, (uint32_t)w, (uint32_t)h);
@@ -550,6 +551,14 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
         if (p->object[i].object == object)
             p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name, 0);
+    /* A slot texture GL cannot draw into would publish whatever it held as this frame. */
+    if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE) {
+        dpgl_unbind_read(p, fbo, previous);
+        dpgl_restore(&p->gl, &s);
+        p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
+        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: the slot texture is not a complete draw target");
+    }
     /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
     p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
     sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
@@ -637,14 +646,12 @@ static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigne
 }
 
 /* A fence after the caller's reads of the texture, then the unlock; the slot goes back
- * now if GL is already past the fence, else at the next acquire (or close). A 1-slot port
- * gives it back at once: holding its only slot until the next acquire would keep the
- * producer out for most of the consumer's frame. */
+ * now if GL is already past the fence, else at the next acquire (or close). On a 1-slot
+ * port too: the producer may then have to wait (drop) until the consumer's next acquire,
+ * but it never writes the slot GL is still reading (a Signal is not ordered by the unlock). */
 static void dpgl_interop_release(DPGL_PORT *p)
 {
-    DP_PORT_INFO info;
-    bool one_slot = !dp_get_port_info(p->dx, &info) || info.slots < 2;
-    p->release_sync = one_slot ? NULL : p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    p->release_sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
     p->locked = NULL;
     dpgl_interop_finish_release(p, 0);
