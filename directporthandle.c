@@ -165,6 +165,17 @@ void dp_stats_threads(LONG delta)
     InterlockedExchangeAdd(&dp_stat_threads, delta);
 }
 
+void dp_thread_stop(HANDLE *thread, volatile LONG *stop, HANDLE kick)
+{
+    if (!*thread)
+        return;
+    InterlockedExchange(stop, 1);
+    SetEvent(kick);
+    WaitForSingleObject(*thread, INFINITE);
+    dp_close_handle(thread);
+    dp_stats_threads(-1);
+}
+
 void dp_stats_copied(uint64_t bytes)
 {
     InterlockedExchangeAdd64(&dp_stat_copied, (LONG64)bytes);

@@ -213,17 +213,14 @@ static void dp_host_start_copiers(dp_host *h)
     }
 }
 
-/* After the worker is stopped: no copy is under way. */
+/* After the worker is stopped (h->stop set): no copy is under way. */
 static void dp_host_stop_copiers(dp_host *h)
 {
     for (uint32_t i = 0; i < h->copiers; i++) {
         dp_host_copier *k = &h->copier[i];
-        SetEvent(k->go);
-        WaitForSingleObject(k->thread, INFINITE);
-        dp_close_handle(&k->thread);
+        dp_thread_stop(&k->thread, &h->stop, k->go);
         dp_close_handle(&k->go);
         dp_close_handle(&k->done);
-        dp_stats_threads(-1);
     }
     h->copiers = 0;
 }
@@ -401,13 +398,8 @@ void dp_host_destroy(dp_host *h)
 {
     if (!h)
         return;
-    if (h->thread) {
-        InterlockedExchange(&h->stop, 1);
-        SetEvent(h->kick);
-        WaitForSingleObject(h->thread, INFINITE);
-        dp_close_handle(&h->thread);
-        dp_stats_threads(-1);
-    }
+    dp_thread_stop(&h->thread, &h->stop, h->kick);
+    /* The copiers too, the worker gone: no copy is under way. */
     InterlockedExchange(&h->stop, 1);
     dp_host_stop_copiers(h);
     dp_close_handle(&h->kick);

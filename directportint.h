@@ -96,6 +96,9 @@ void *dp_handle_get_any(DP_HANDLE h, dp_kind *out_kind, const char *fn);
 HANDLE dp_track(HANDLE h);
 void dp_close_handle(HANDLE *h);
 void dp_stats_threads(LONG delta);
+/* Stops one of the library's threads: sets *stop, wakes it with kick, joins it, closes
+ * *thread (NULLed) and counts it out of dp_stats_threads. Nothing if *thread is NULL. */
+void dp_thread_stop(HANDLE *thread, volatile LONG *stop, HANDLE kick);
 void dp_stats_copied(uint64_t bytes);
 
 /* ---- Security (directportsecurity.c) ------------------------------------------------- */

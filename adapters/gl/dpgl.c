@@ -513,7 +513,7 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     HANDLE object;
     dpgl_state s;
     GLint previous;
-    GLsync sync;
+    GLsync sync = NULL;
     GLuint src;
     bool done;
     DP_RESULT r = DP_OK;
@@ -538,43 +538,38 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     p->gl.Disable(GL_FRAMEBUFFER_SRGB);
     previous = dpgl_bind_read(p, fbo);
     r = dpgl_interop_source(p, fbo, x, y, w, h, &src, &x, &y);
-    if (r != DP_OK) {
-        dpgl_unbind_read(p, fbo, previous);
-        dpgl_restore(&p->gl, &s);
-        p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
-        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
-        return r;
+    if (r == DP_OK) {
+        if (src != fbo)
+            p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, src);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
+        for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
+            if (p->object[i].object == object)
+                p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name,
+                                           0);
+        /* A slot texture GL cannot draw into would publish whatever it held as this frame. */
+        if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
+            r = dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: the slot texture is not a complete draw target");
     }
-    if (src != fbo)
-        p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, src);
-    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
-    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
-        if (p->object[i].object == object)
-            p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name, 0);
-    /* A slot texture GL cannot draw into would publish whatever it held as this frame. */
-    if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE) {
-        dpgl_unbind_read(p, fbo, previous);
-        dpgl_restore(&p->gl, &s);
-        p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
-        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
-        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: the slot texture is not a complete draw target");
+    if (r == DP_OK) {
+        /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
+        p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+        sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     }
-    /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
-    p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
-    sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+    if (r != DP_OK) {
+        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
+        return r;
+    }
     /* Unlocking orders the texture between GL and D3D11 in this process only; the fence
      * other processes wait on is signalled once GL's blit is done (bounded). */
+    done = false;
     if (sync) {
         GLenum waited = p->gl.ClientWaitSync(sync, GL_SYNC_FLUSH_COMMANDS_BIT, DPGL_INTEROP_WAIT_NS);
         done = waited == GL_ALREADY_SIGNALED || waited == GL_CONDITION_SATISFIED;
-    } else {
-        done = false;
-    }
-    if (sync)
         p->gl.DeleteSync(sync);
+    }
     if (!done) {
         dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
         return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: GL did not finish the frame's blit");
@@ -1012,13 +1007,7 @@ static bool dpgl_harvest_start(DPGL_PORT *p, dpgl_gen *g)
 /* Stops g's harvest thread and deletes its context. */
 static void dpgl_harvest_stop(DPGL_PORT *p, dpgl_gen *g)
 {
-    if (g->harvester) {
-        InterlockedExchange(&g->harvest_stop, 1);
-        SetEvent(g->harvest_kick);
-        WaitForSingleObject(g->harvester, INFINITE);
-        dp_close_handle(&g->harvester);
-        dp_stats_threads(-1);
-    }
+    dp_thread_stop(&g->harvester, &g->harvest_stop, g->harvest_kick);
     if (g->harvest_context)
         p->gl.DeleteContext(g->harvest_context);
     g->harvest_context = NULL;
@@ -1701,13 +1690,7 @@ static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g)
  * map bounded by 1 s), then closes its handle and staging texture. */
 static void dpgl_feed_stop(dpgl_gen *g)
 {
-    if (g->feeder) {
-        InterlockedExchange(&g->feed_stop, 1);
-        SetEvent(g->feed_kick);
-        WaitForSingleObject(g->feeder, INFINITE);
-        dp_close_handle(&g->feeder);
-        dp_stats_threads(-1);
-    }
+    dp_thread_stop(&g->feeder, &g->feed_stop, g->feed_kick);
     DP_RELEASE(g->feed_staging);
     if (g->feed_dx) {
         dp11_close(g->feed_dx);
