@@ -64,6 +64,7 @@ bool gu_has_wgl_extension(HDC dc, const char *ext);
     X(PFNGLDELETERENDERBUFFERSPROC, glDeleteRenderbuffers)                        \
     X(PFNGLBINDRENDERBUFFERPROC, glBindRenderbuffer)                              \
     X(PFNGLRENDERBUFFERSTORAGEPROC, glRenderbufferStorage)                        \
+    X(PFNGLRENDERBUFFERSTORAGEMULTISAMPLEPROC, glRenderbufferStorageMultisample)  \
     X(PFNGLGENVERTEXARRAYSPROC, glGenVertexArrays)                                \
     X(PFNGLDELETEVERTEXARRAYSPROC, glDeleteVertexArrays)                          \
     X(PFNGLBINDVERTEXARRAYPROC, glBindVertexArray)                                \
@@ -107,6 +108,7 @@ GU_GL_FUNCTIONS(GU_DECLARE)
 #define glDeleteRenderbuffers gu_glDeleteRenderbuffers
 #define glBindRenderbuffer gu_glBindRenderbuffer
 #define glRenderbufferStorage gu_glRenderbufferStorage
+#define glRenderbufferStorageMultisample gu_glRenderbufferStorageMultisample
 #define glGenVertexArrays gu_glGenVertexArrays
 #define glDeleteVertexArrays gu_glDeleteVertexArrays
 #define glBindVertexArray gu_glBindVertexArray

@@ -761,6 +761,157 @@ out:
     gu_window_destroy(&w);
 }
 
+/* ---- what a publish reads from ----------------------------------------------------------- */
+
+/* A framebuffer object over one renderbuffer of format, w x h, of `samples` samples (at
+ * most the context's). 0 if it is not complete. */
+static GLuint gl_make_rb_fbo(GLenum format, int w, int h, GLint samples, GLuint *rb)
+{
+    GLint max = 0;
+    GLuint fbo = 0;
+    glGetIntegerv(GL_MAX_SAMPLES, &max);
+    glGenRenderbuffers(1, rb);
+    glBindRenderbuffer(GL_RENDERBUFFER, *rb);
+    glRenderbufferStorageMultisample(GL_RENDERBUFFER, samples < max ? samples : max, format, w, h);
+    glBindRenderbuffer(GL_RENDERBUFFER, 0);
+    glGenFramebuffers(1, &fbo);
+    glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+    glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, *rb);
+    if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE) {
+        glBindFramebuffer(GL_FRAMEBUFFER, 0);
+        glDeleteFramebuffers(1, &fbo);
+        return 0;
+    }
+    return fbo;
+}
+
+/* Acquires the next frame and checks that it is frame `want`'s pattern at w x h. */
+static void gl_take_pattern(DPGL_PORT *cons, uint64_t want, int w, int h, const char *what)
+{
+    unsigned tex = 0;
+    uint64_t frame = 0;
+    int tw = 0, th = 0;
+    DP_RESULT r = dpgl_acquire(cons, 5000, &tex, &frame);
+    if (ok(r == DP_OK && frame == want, "%s: acquire %s (%s), frame %llu, expected %llu", what, dp_result_string(r),
+           dp_last_error_message(), (unsigned long long)frame, (unsigned long long)want)) {
+        gl_check_texture(tex, want, false, &tw, &th);
+        ok(tw == w && th == h, "%s: %dx%d, expected %dx%d", what, tw, th, w, h);
+        dpgl_release(cons);
+    }
+    gl_no_gl_error(what, want);
+}
+
+/* A refused publish returns DP_ERROR_INVALID_ARGUMENT and leaves no GL error (the
+ * adapter checks its source instead of reading glGetError). */
+static void gl_refused(DP_RESULT r, const char *what)
+{
+    GLenum e = glGetError();
+    ok(r == DP_ERROR_INVALID_ARGUMENT, "%s: %s (%s), expected DP_ERROR_INVALID_ARGUMENT", what, dp_result_string(r),
+       dp_last_error_message());
+    ok(e == GL_NO_ERROR, "%s left GL error 0x%x", what, e);
+    while (e != GL_NO_ERROR)
+        e = glGetError();
+}
+
+DP_TEST(gl_publish_resolves_and_checks_its_source)
+{
+    enum { W = 64, H = 48, FB_W = 80, FB_H = 60, X = 5, Y = 3 };
+    wchar_t name[64];
+    DP_PORT_DESC desc;
+    gu_window w;
+    gu_state before, after;
+    char why[512];
+    DPGL_PORT *prod = NULL, *cons = NULL;
+    GLuint rb[4] = {0, 0, 0, 0}, fbo_ms8, fbo_ms16f, fbo_int, fbo_none, fbo_empty, tex_int, tex_depth;
+    GLenum e;
+    DP_RESULT r;
+    gl_name(name, 64, "source");
+    desc = gl_desc(name, W, H, DP_TRANSPORT_AUTO);
+    if (!gu_window_create(&w, 160, 100))
+        skip("no WGL context: %s", gu_error());
+    if (gu_gl_version() < 44) {
+        gu_window_destroy(&w);
+        skip("GL %s: the state snapshot (and the adapter) need 4.4", (const char *)glGetString(GL_VERSION));
+    }
+    /* Frame 1 in a 4x multisampled RGBA8 framebuffer at (5, 3); frame 2 in a multisampled
+     * RGBA16F one: glReadPixels refuses both, and a resolve blit takes identical formats. */
+    fbo_ms8 = gl_make_rb_fbo(GL_RGBA8, FB_W, FB_H, 4, &rb[0]);
+    gu_draw_pattern(1, X, Y, W, H);
+    fbo_ms16f = gl_make_rb_fbo(GL_RGBA16F, W, H, 4, &rb[1]);
+    gu_draw_pattern(2, 0, 0, W, H);
+    fbo_int = gl_make_rb_fbo(GL_R32UI, W, H, 0, &rb[2]);
+    fbo_none = gl_make_rb_fbo(GL_RGBA8, W, H, 0, &rb[3]);
+    glReadBuffer(GL_NONE);
+    glGenFramebuffers(1, &fbo_empty);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    gu_draw_pattern(3, 0, 0, W, H);
+    glGenTextures(1, &tex_int);
+    glBindTexture(GL_TEXTURE_2D, tex_int);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32UI, W, H, 0, GL_RED_INTEGER, GL_UNSIGNED_INT, NULL);
+    glGenTextures(1, &tex_depth);
+    glBindTexture(GL_TEXTURE_2D, tex_depth);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_DEPTH_COMPONENT24, W, H, 0, GL_DEPTH_COMPONENT, GL_UNSIGNED_INT, NULL);
+    glBindTexture(GL_TEXTURE_2D, 0);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    if (!ok(fbo_ms8 && fbo_ms16f && fbo_int && fbo_none, "setup: framebuffers %u %u %u %u", fbo_ms8, fbo_ms16f,
+            fbo_int, fbo_none))
+        goto out;
+    while (glGetError() != GL_NO_ERROR)
+        ;
+    prod = dpgl_create(&desc);
+    cons = prod ? dpgl_open(name) : NULL;
+    if (!ok(prod && cons, "create/open: %s", dp_last_error_message()))
+        goto out;
+
+    /* The resolve leaves the caller's state as it was: scissor on, bindings elsewhere. */
+    glEnable(GL_SCISSOR_TEST);
+    glScissor(1, 1, 2, 2);
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, fbo_int);
+    glBindFramebuffer(GL_DRAW_FRAMEBUFFER, fbo_none);
+    glBindRenderbuffer(GL_RENDERBUFFER, rb[2]);
+    gu_state_capture(&before);
+    r = dpgl_publish_framebuffer(prod, fbo_ms8, X, Y, W, H);
+    gu_state_capture(&after);
+    ok(r == DP_OK, "publish of a multisampled RGBA8 region: %s (%s)", dp_result_string(r), dp_last_error_message());
+    ok(gu_state_equal(&before, &after, why, sizeof why), "after the multisampled publish: %s", why);
+    glDisable(GL_SCISSOR_TEST);
+    gl_take_pattern(cons, 1, W, H, "multisampled RGBA8 at (5, 3)");
+
+    /* The caller's pending GL error is still its own afterwards. */
+    glEnable(0x7fff);
+    r = dpgl_publish_framebuffer(prod, fbo_ms16f, 0, 0, W, H);
+    e = glGetError();
+    ok(r == DP_OK, "publish of a multisampled RGBA16F framebuffer: %s (%s)", dp_result_string(r),
+       dp_last_error_message());
+    ok(e == GL_INVALID_ENUM, "the caller's pending GL_INVALID_ENUM became 0x%x", e);
+    e = glGetError();
+    ok(e == GL_NO_ERROR, "the publish added GL error 0x%x", e);
+    gl_take_pattern(cons, 2, W, H, "multisampled RGBA16F");
+
+    /* Sources the reads would refuse are refused before anything is published. */
+    gl_refused(dpgl_publish_framebuffer(prod, fbo_int, 0, 0, W, H), "an integer framebuffer into a VIDEO port");
+    gl_refused(dpgl_publish_framebuffer(prod, fbo_none, 0, 0, W, H), "a framebuffer whose read buffer is GL_NONE");
+    gl_refused(dpgl_publish_framebuffer(prod, fbo_empty, 0, 0, W, H), "an incomplete framebuffer");
+    gl_refused(dpgl_publish_framebuffer(prod, fbo_ms8, -1, 0, W, H), "a multisampled region left of x = 0");
+    gl_refused(dpgl_publish_texture(prod, tex_int), "an integer texture into a VIDEO port");
+    gl_refused(dpgl_publish_texture(prod, tex_depth), "a depth texture");
+    {
+        unsigned tex = 0;
+        r = dpgl_acquire(cons, 100, &tex, NULL);
+        ok(r == DP_ERROR_TIMEOUT, "after the refusals: acquire %s, expected DP_ERROR_TIMEOUT", dp_result_string(r));
+    }
+    /* And the port goes on. */
+    r = dpgl_publish_framebuffer(prod, 0, 0, 0, W, H);
+    ok(r == DP_OK, "publish of the back buffer: %s (%s)", dp_result_string(r), dp_last_error_message());
+    gl_take_pattern(cons, 3, W, H, "the back buffer after the refusals");
+out:
+    dpgl_close(cons);
+    dpgl_close(prod);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glBindRenderbuffer(GL_RENDERBUFFER, 0);
+    gu_window_destroy(&w);
+}
+
 /* ---- across processes -------------------------------------------------------------------- */
 
 /* Runs a GL producer child and consumes its stream in this process, in GL. */

@@ -92,6 +92,7 @@ typedef struct {
     PFNGLBINDRENDERBUFFERPROC BindRenderbuffer;
     PFNGLRENDERBUFFERSTORAGEPROC RenderbufferStorage;
     PFNGLFRAMEBUFFERRENDERBUFFERPROC FramebufferRenderbuffer;
+    PFNGLGETFRAMEBUFFERATTACHMENTPARAMETERIVPROC GetFramebufferAttachmentParameteriv;
     PFNWGLGETEXTENSIONSSTRINGARBPROC GetExtensionsStringARB;
     PFNWGLDXOPENDEVICENVPROC DXOpenDeviceNV;
     PFNWGLDXCLOSEDEVICENVPROC DXCloseDeviceNV;
@@ -173,6 +174,7 @@ struct DPGL_PORT {
     GLuint read_fbo;            /* producer: reads a texture dpgl_publish_texture is given */
     GLuint resolve_fbo, resolve_rb; /* producer: a multisampled source resolved unflipped first */
     GLint resolve_w, resolve_h;
+    GLenum resolve_format;
     uint32_t interop_generation; /* the dp11 port's generation the registrations are of */
 };
 
@@ -255,6 +257,7 @@ static bool dpgl_load_context(dpgl_gl *gl)
     DPGL_EXT(BindRenderbuffer, "glBindRenderbuffer");
     DPGL_EXT(RenderbufferStorage, "glRenderbufferStorage");
     DPGL_EXT(FramebufferRenderbuffer, "glFramebufferRenderbuffer");
+    DPGL_EXT(GetFramebufferAttachmentParameteriv, "glGetFramebufferAttachmentParameteriv");
     DPGL_EXT(GetExtensionsStringARB, "wglGetExtensionsStringARB");
     DPGL_EXT(DXOpenDeviceNV, "wglDXOpenDeviceNV");
     DPGL_EXT(DXCloseDeviceNV, "wglDXCloseDeviceNV");
@@ -327,8 +330,200 @@ static void dpgl_restore(const dpgl_gl *gl, const dpgl_state *s)
     (s->srgb ? gl->Enable : gl->Disable)(GL_FRAMEBUFFER_SRGB);
 }
 
-static GLint dpgl_bind_read(DPGL_PORT *p, GLuint fbo);
-static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous);
+/* ---- The producer's source ---------------------------------------------------------------- */
+
+/* Binds fbo for reading; for the default framebuffer also selects its back buffer (its
+ * front one if it has no back one) and returns the read buffer it had (0 otherwise),
+ * which dpgl_unbind_read puts back. */
+static GLint dpgl_bind_read(DPGL_PORT *p, GLuint fbo)
+{
+    GLint previous = 0, draw = 0, doubled = 1;
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+    if (!fbo) {
+        /* GL_DOUBLEBUFFER is the draw framebuffer's: asked of the default one. */
+        p->gl.GetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &draw);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, 0);
+        p->gl.GetIntegerv(GL_DOUBLEBUFFER, &doubled);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, (GLuint)draw);
+        p->gl.GetIntegerv(GL_READ_BUFFER, &previous);
+        p->gl.ReadBuffer(doubled ? GL_BACK : GL_FRONT);
+    }
+    return previous;
+}
+
+/* The default framebuffer's read buffer belongs to it: put back with it bound (a resolve
+ * may have bound another framebuffer for reading since). */
+static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous)
+{
+    if (!fbo) {
+        p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, 0);
+        p->gl.ReadBuffer((GLenum)previous);
+    }
+}
+
+/* The sized internal format of a color buffer of this component type, these red, green,
+ * blue and alpha bits and this encoding (glGetFramebufferAttachmentParameteriv): what a
+ * multisampled source is resolved into, as a resolve blit takes identical formats. 0 for
+ * none of these. */
+static GLenum dpgl_sized_format(GLint component, const GLint bits[4], bool srgb)
+{
+    static const struct {
+        GLint component;
+        GLint r, g, b, a;
+        GLenum format, srgb;
+    } table[] = {
+        {GL_UNSIGNED_NORMALIZED, 8, 8, 8, 8, GL_RGBA8, GL_SRGB8_ALPHA8},
+        {GL_UNSIGNED_NORMALIZED, 8, 8, 8, 0, GL_RGB8, GL_SRGB8},
+        {GL_UNSIGNED_NORMALIZED, 10, 10, 10, 2, GL_RGB10_A2, 0},
+        {GL_UNSIGNED_NORMALIZED, 16, 16, 16, 16, GL_RGBA16, 0},
+        {GL_UNSIGNED_NORMALIZED, 16, 16, 16, 0, GL_RGB16, 0},
+        {GL_UNSIGNED_NORMALIZED, 5, 6, 5, 0, GL_RGB565, 0},
+        {GL_UNSIGNED_NORMALIZED, 5, 5, 5, 1, GL_RGB5_A1, 0},
+        {GL_UNSIGNED_NORMALIZED, 4, 4, 4, 4, GL_RGBA4, 0},
+        {GL_UNSIGNED_NORMALIZED, 8, 8, 0, 0, GL_RG8, 0},
+        {GL_UNSIGNED_NORMALIZED, 8, 0, 0, 0, GL_R8, 0},
+        {GL_UNSIGNED_NORMALIZED, 16, 16, 0, 0, GL_RG16, 0},
+        {GL_UNSIGNED_NORMALIZED, 16, 0, 0, 0, GL_R16, 0},
+        {GL_SIGNED_NORMALIZED, 8, 8, 8, 8, GL_RGBA8_SNORM, 0},
+        {GL_SIGNED_NORMALIZED, 16, 16, 16, 16, GL_RGBA16_SNORM, 0},
+        {GL_FLOAT, 16, 16, 16, 16, GL_RGBA16F, 0},
+        {GL_FLOAT, 32, 32, 32, 32, GL_RGBA32F, 0},
+        {GL_FLOAT, 16, 16, 16, 0, GL_RGB16F, 0},
+        {GL_FLOAT, 32, 32, 32, 0, GL_RGB32F, 0},
+        {GL_FLOAT, 11, 11, 10, 0, GL_R11F_G11F_B10F, 0},
+        {GL_FLOAT, 16, 16, 0, 0, GL_RG16F, 0},
+        {GL_FLOAT, 32, 32, 0, 0, GL_RG32F, 0},
+        {GL_FLOAT, 16, 0, 0, 0, GL_R16F, 0},
+        {GL_FLOAT, 32, 0, 0, 0, GL_R32F, 0},
+        {GL_UNSIGNED_INT, 32, 0, 0, 0, GL_R32UI, 0},
+        {GL_UNSIGNED_INT, 8, 8, 8, 8, GL_RGBA8UI, 0},
+        {GL_UNSIGNED_INT, 16, 16, 16, 16, GL_RGBA16UI, 0},
+        {GL_UNSIGNED_INT, 32, 32, 32, 32, GL_RGBA32UI, 0},
+        {GL_INT, 32, 0, 0, 0, GL_R32I, 0},
+        {GL_INT, 32, 32, 32, 32, GL_RGBA32I, 0},
+    };
+    for (size_t i = 0; i < DP_ARRAY_SIZE(table); i++)
+        if (table[i].component == component && table[i].r == bits[0] && table[i].g == bits[1] &&
+            table[i].b == bits[2] && table[i].a == bits[3])
+            return srgb ? table[i].srgb : table[i].format;
+    return 0;
+}
+
+/* Where a publish reads its region from. */
+typedef struct {
+    GLuint fbo;     /* the caller's framebuffer, or the adapter's resolved copy of it */
+    GLint x, y;
+    GLenum resolve; /* 0, or the format a multisampled source is resolved into first */
+} dpgl_source;
+
+/* Checks the framebuffer bound for reading (dpgl_bind_read) as a publish's source. The
+ * adapter never calls glGetError, which would take the caller's pending errors, so what
+ * it issues must not fail: every error the glBlitFramebuffer and glReadPixels reference
+ * pages give for a source is ruled out here. An incomplete framebuffer, no read buffer,
+ * integer values for a port of another format or the other way round:
+ * DP_ERROR_INVALID_ARGUMENT. A multisampled source, which a flipped blit, a blit into
+ * another format and glReadPixels from a framebuffer object all refuse, is resolved
+ * first (dpgl_resolve): any framebuffer object, and the default framebuffer for a blit
+ * (glReadPixels resolves that one itself). blit: INTEROP's flipped blit reads the region,
+ * not glReadPixels. Leaves the draw framebuffer binding changed: the caller restores it. */
+static DP_RESULT dpgl_check_source(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h,
+                                   DP_FORMAT format, bool blit, dpgl_source *out, const char *fn)
+{
+    static const GLenum bit_names[4] = {GL_FRAMEBUFFER_ATTACHMENT_RED_SIZE, GL_FRAMEBUFFER_ATTACHMENT_GREEN_SIZE,
+                                        GL_FRAMEBUFFER_ATTACHMENT_BLUE_SIZE, GL_FRAMEBUFFER_ATTACHMENT_ALPHA_SIZE};
+    GLint read_buffer = GL_NONE, type = GL_NONE, component = GL_NONE, encoding = GL_LINEAR, samples = 0;
+    GLint bits[4] = {0, 0, 0, 0}, max = 0;
+    GLenum status, attachment;
+    bool integer;
+    out->fbo = fbo, out->x = x, out->y = y, out->resolve = 0;
+    if (!p->gl.CheckFramebufferStatus || !p->gl.GetFramebufferAttachmentParameteriv || !p->gl.BlitFramebuffer ||
+        !p->gl.GenRenderbuffers || !p->gl.RenderbufferStorage || !p->gl.FramebufferRenderbuffer)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: the context lacks the framebuffer object functions of GL 3.0", fn);
+    status = p->gl.CheckFramebufferStatus(GL_READ_FRAMEBUFFER);
+    if (status != GL_FRAMEBUFFER_COMPLETE)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u is not complete (status 0x%x)", fn, fbo, status);
+    p->gl.GetIntegerv(GL_READ_BUFFER, &read_buffer);
+    attachment = (GLenum)read_buffer;
+    if (!fbo)
+        attachment = attachment == GL_FRONT ? GL_FRONT_LEFT : GL_BACK_LEFT;
+    if (read_buffer != GL_NONE)
+        p->gl.GetFramebufferAttachmentParameteriv(GL_READ_FRAMEBUFFER, attachment,
+                                                  GL_FRAMEBUFFER_ATTACHMENT_OBJECT_TYPE, &type);
+    if (type == GL_NONE)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u has no color image at its read buffer (0x%x)", fn,
+                       fbo, read_buffer);
+    p->gl.GetFramebufferAttachmentParameteriv(GL_READ_FRAMEBUFFER, attachment,
+                                              GL_FRAMEBUFFER_ATTACHMENT_COMPONENT_TYPE, &component);
+    integer = component == GL_INT || component == GL_UNSIGNED_INT;
+    if (integer && format != DP_FORMAT_RAW_32BIT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u holds integer values: only a RAW_32BIT port "
+                                                  "takes those", fn, fbo);
+    if (!integer && format == DP_FORMAT_RAW_32BIT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: a RAW_32BIT port takes integer values, and framebuffer %u "
+                                                  "holds none", fn, fbo);
+    if (blit && component == GL_INT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u holds signed integers: a blit into the "
+                                                  "port's unsigned texture (R32_UINT) would be refused", fn, fbo);
+    /* GL_SAMPLE_BUFFERS is the draw framebuffer's: asked of the source bound for drawing. */
+    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, fbo);
+    p->gl.GetIntegerv(GL_SAMPLE_BUFFERS, &samples);
+    if (!samples || (!blit && !fbo))
+        return DP_OK;
+    /* A resolve blit takes the same rectangle on both sides and identical formats. */
+    if (x < 0 || y < 0)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u is multisampled: its region must start at "
+                                                  "x, y >= 0, not %d, %d", fn, fbo, x, y);
+    for (int i = 0; i < 4; i++)
+        p->gl.GetFramebufferAttachmentParameteriv(GL_READ_FRAMEBUFFER, attachment, bit_names[i], &bits[i]);
+    p->gl.GetFramebufferAttachmentParameteriv(GL_READ_FRAMEBUFFER, attachment,
+                                              GL_FRAMEBUFFER_ATTACHMENT_COLOR_ENCODING, &encoding);
+    out->resolve = dpgl_sized_format(component, bits, encoding == GL_SRGB);
+    if (!out->resolve)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: framebuffer %u is multisampled in a format the adapter cannot "
+                                             "resolve (component type 0x%x, %d/%d/%d/%d bits)", fn, fbo, component,
+                       bits[0], bits[1], bits[2], bits[3]);
+    p->gl.GetIntegerv(GL_MAX_RENDERBUFFER_SIZE, &max);
+    if ((int64_t)x + w > max || (int64_t)y + h > max)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "%s: the region of multisampled framebuffer %u ends beyond "
+                                             "GL_MAX_RENDERBUFFER_SIZE (%d)", fn, fbo, max);
+    return DP_OK;
+}
+
+/* Resolves a multisampled source (dpgl_check_source) into the adapter's renderbuffer of
+ * its own format, over the same rectangle (a resolve blit takes no flip and no offset),
+ * and binds that for reading in its place. The scissor test and sRGB conversion, which
+ * apply to blits, are turned off: the caller's dpgl_restore puts them back. */
+static DP_RESULT dpgl_resolve(DPGL_PORT *p, dpgl_source *s, GLsizei w, GLsizei h, const char *fn)
+{
+    GLint rw = s->x + w, rh = s->y + h;
+    GLenum status;
+    if (!s->resolve)
+        return DP_OK;
+    if (!p->resolve_fbo) {
+        p->gl.GenFramebuffers(1, &p->resolve_fbo);
+        p->gl.GenRenderbuffers(1, &p->resolve_rb);
+    }
+    if (p->resolve_w != rw || p->resolve_h != rh || p->resolve_format != s->resolve) {
+        p->gl.BindRenderbuffer(GL_RENDERBUFFER, p->resolve_rb);
+        p->gl.RenderbufferStorage(GL_RENDERBUFFER, s->resolve, rw, rh);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->resolve_fbo);
+        p->gl.FramebufferRenderbuffer(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, p->resolve_rb);
+        p->resolve_w = rw, p->resolve_h = rh, p->resolve_format = s->resolve;
+    }
+    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->resolve_fbo);
+    status = p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER);
+    if (status != GL_FRAMEBUFFER_COMPLETE) {
+        p->resolve_w = 0;
+        return dp_fail(DP_ERROR_DEVICE, "%s: the resolve renderbuffer (format 0x%x, %dx%d) is not complete (0x%x)", fn,
+                       s->resolve, rw, rh, status);
+    }
+    p->gl.Disable(GL_SCISSOR_TEST);
+    p->gl.Disable(GL_FRAMEBUFFER_SRGB);
+    p->gl.BlitFramebuffer(s->x, s->y, rw, rh, s->x, s->y, rw, rh, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->resolve_fbo);
+    s->fbo = p->resolve_fbo;
+    return DP_OK;
+}
 
 /* ---- INTEROP ------------------------------------------------------------------------------ */
 
@@ -439,140 +634,129 @@ static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GL
     return o->object;
 }
 
-/* Binds p to the dp11 handle dx (a GPU-transport port) through the interop device. */
+/* The GL texture name of a registered interop object. */
+static GLuint dpgl_interop_name(const DPGL_PORT *p, HANDLE object)
+{
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
+        if (p->object[i].object == object)
+            return p->object[i].name;
+    return 0;
+}
+
 /* Binds p to the dp11 handle dx (a GPU-transport port) through the interop device, tried
  * completely before the port commits to it: the device opened, slot 0's texture
- * registered, locked and unlocked. Any refusal is DP_ERROR_UNSUPPORTED with its reason
- * (the caller then serves the port in COPY mode where it can). */
+ * registered with the access the port will use (a producer's WRITE_DISCARD, a consumer's
+ * READ_ONLY), locked, for a producer found a complete draw target, and unlocked. Any
+ * refusal is DP_ERROR_UNSUPPORTED with its reason (the caller then serves the port in
+ * COPY mode where it can). The registration stays for the port's use. */
 static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
 {
     ID3D11Texture2D *slot0 = dp11_get_texture(dx);
+    bool producer = p->base.producer;
+    GLenum status = GL_FRAMEBUFFER_COMPLETE;
+    GLint draw = 0;
     HANDLE object;
     p->dx = dx;
     p->dx_device = p->gl.DXOpenDeviceNV(dp11_get_device());
     if (!p->dx_device)
         return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXOpenDeviceNV failed: Win32 error %lu (the GL context may be on "
                                              "another adapter than the D3D11 device)", GetLastError());
-    object = slot0 ? dpgl_interop_object_for(p, slot0, WGL_ACCESS_READ_ONLY_NV) : NULL;
+    object = slot0 ? dpgl_interop_object_for(p, slot0, producer ? WGL_ACCESS_WRITE_DISCARD_NV : WGL_ACCESS_READ_ONLY_NV)
+                   : NULL;
     if (!object)
         return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXRegisterObjectNV refused the port's texture: %s",
                        dp_last_error_message());
     if (!p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
         return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXLockObjectsNV refused the port's texture: Win32 error %lu",
                        GetLastError());
-    p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
-    /* Registered read-only for the trial: a producer registers for writing at its first publish. */
-    if (p->base.producer) {
-        dpgl_interop_forget(p, true);
+    if (producer) {
+        /* What each publish draws into: the slot texture attached to the adapter's framebuffer. */
         p->gl.GenFramebuffers(1, &p->blit_fbo);
+        p->gl.GetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &draw);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
+        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
+                                   dpgl_interop_name(p, object), 0);
+        status = p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER);
+        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, (GLuint)draw);
     }
+    p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
+    if (status != GL_FRAMEBUFFER_COMPLETE)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "the port's texture, registered with GL, is not a complete draw target "
+                                             "(status 0x%x)", status);
     p->mode = DPGL_MODE_INTEROP;
     return DP_OK;
 }
 
-/* Producer: a multisampled read framebuffer cannot be blitted with a flip: resolve the
- * region unflipped into a single-sampled renderbuffer of the adapter's own first, and
- * read from there. *out_fbo / *out_x / *out_y: what to blit from. Caller saved the state. */
-static DP_RESULT dpgl_interop_source(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h,
-                                     GLuint *out_fbo, GLint *out_x, GLint *out_y)
-{
-    GLint samples = 0;
-    *out_fbo = fbo, *out_x = x, *out_y = y;
-    /* GL_SAMPLE_BUFFERS is the draw framebuffer's: ask it of the source bound for drawing. */
-    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, fbo);
-    p->gl.GetIntegerv(GL_SAMPLE_BUFFERS, &samples);
-    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
-    if (fbo && p->gl.CheckFramebufferStatus(GL_READ_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_framebuffer: framebuffer %u is not complete", fbo);
-    if (!samples)
-        return DP_OK;
-    if (!p->resolve_fbo) {
-        p->gl.GenFramebuffers(1, &p->resolve_fbo);
-        p->gl.GenRenderbuffers(1, &p->resolve_rb);
-    }
-    if (p->resolve_w != w || p->resolve_h != h) {
-        p->gl.BindRenderbuffer(GL_RENDERBUFFER, p->resolve_rb);
-        p->gl.RenderbufferStorage(GL_RENDERBUFFER, GL_RGBA8, w, h);
-        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->resolve_fbo);
-        p->gl.FramebufferRenderbuffer(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, p->resolve_rb);
-        p->resolve_w = w, p->resolve_h = h;
-    }
-    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->resolve_fbo);
-    if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
-        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: the resolve framebuffer is not complete");
-    p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, 0, w, h, GL_COLOR_BUFFER_BIT, GL_NEAREST);
-    *out_fbo = p->resolve_fbo, *out_x = 0, *out_y = 0;
-    return DP_OK;
-}
-
-/* Producer: the framebuffer region into the next slot texture, flipped to top row first. */
-static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h)
+/* Producer: the framebuffer region into the next slot texture, flipped to top row first.
+ * The source is checked before the frame is begun, so a refused one costs no slot. */
+static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h,
+                                      const char *fn)
 {
     ID3D11Texture2D *target = NULL;
     DP_PORT_INFO info;
-    HANDLE object;
+    HANDLE object = NULL;
+    dpgl_source src;
     dpgl_state s;
     GLint previous;
     GLsync sync = NULL;
-    GLuint src;
-    bool done;
+    bool begun = false, done = false;
     DP_RESULT r = DP_OK;
 
     if (!dp_get_port_info(p->dx, &info))
         return dp_last_error();
-    if ((uint32_t)w != info.width || (uint32_t)h != info.height) {
+    dpgl_save(&p->gl, &s);
+    previous = dpgl_bind_read(p, fbo);
+    r = dpgl_check_source(p, fbo, x, y, w, h, info.format, true, &src, fn);
+    if (r == DP_OK && ((uint32_t)w != info.width || (uint32_t)h != info.height)) {
         dpgl_interop_forget(p, true);
         r = dp11_resize_port(p->dx, (uint32_t)w, (uint32_t)h);
     }
     if (r == DP_OK)
         r = dp11_begin_frame(p->dx, &target);
-    if (r != DP_OK)
-        return r;
-    object = dpgl_interop_object_for(p, target, WGL_ACCESS_WRITE_DISCARD_NV);
-    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object)) {
-        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
-        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: wglDXLockObjectsNV failed");
-    }
-    dpgl_save(&p->gl, &s);
-    p->gl.Disable(GL_SCISSOR_TEST);
-    p->gl.Disable(GL_FRAMEBUFFER_SRGB);
-    previous = dpgl_bind_read(p, fbo);
-    r = dpgl_interop_source(p, fbo, x, y, w, h, &src, &x, &y);
+    begun = r == DP_OK;
     if (r == DP_OK) {
-        if (src != fbo)
-            p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, src);
+        object = dpgl_interop_object_for(p, target, WGL_ACCESS_WRITE_DISCARD_NV);
+        if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object)) {
+            object = NULL;
+            r = dp_fail(DP_ERROR_DEVICE, "%s: wglDXLockObjectsNV failed", fn);
+        }
+    }
+    if (r == DP_OK)
+        r = dpgl_resolve(p, &src, w, h, fn);
+    if (r == DP_OK) {
+        p->gl.Disable(GL_SCISSOR_TEST);
+        p->gl.Disable(GL_FRAMEBUFFER_SRGB);
         p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
-        for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
-            if (p->object[i].object == object)
-                p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, p->object[i].name,
-                                           0);
+        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
+                                   dpgl_interop_name(p, object), 0);
         /* A slot texture GL cannot draw into would publish whatever it held as this frame. */
         if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
-            r = dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: the slot texture is not a complete draw target");
+            r = dp_fail(DP_ERROR_DEVICE, "%s: the slot texture is not a complete draw target", fn);
     }
     if (r == DP_OK) {
         /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
-        p->gl.BlitFramebuffer(x, y, x + w, y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+        p->gl.BlitFramebuffer(src.x, src.y, src.x + w, src.y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
         sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     }
     dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
-    p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
-    if (r != DP_OK) {
-        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
-        return r;
-    }
+    if (object)
+        p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
     /* Unlocking orders the texture between GL and D3D11 in this process only; the fence
      * other processes wait on is signalled once GL's blit is done (bounded). */
-    done = false;
     if (sync) {
         GLenum waited = p->gl.ClientWaitSync(sync, GL_SYNC_FLUSH_COMMANDS_BIT, DPGL_INTEROP_WAIT_NS);
         done = waited == GL_ALREADY_SIGNALED || waited == GL_CONDITION_SATISFIED;
         p->gl.DeleteSync(sync);
+        if (!done)
+            r = dp_fail(DP_ERROR_DEVICE, "%s: GL did not finish the frame's blit within %llu ms", fn,
+                        DPGL_INTEROP_WAIT_NS / 1000000u);
     }
-    if (!done) {
-        dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
-        return dp_fail(DP_ERROR_DEVICE, "dpgl_publish_framebuffer: GL did not finish the frame's blit");
+    if (r != DP_OK) {
+        if (begun)
+            dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
+        return r;
     }
     return dp11_end_frame(p->dx, NULL);
 }
@@ -588,7 +772,7 @@ static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLin
     p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->read_fbo);
     p->gl.FramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, texture, 0);
     p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)read);
-    return dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h);
+    return dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h, "dpgl_publish_texture");
 }
 
 /* Consumer: gives the last released frame's slot back (dp11_release_frame signals the
@@ -634,9 +818,7 @@ static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigne
     }
     p->locked = object;
     p->held = true;
-    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++)
-        if (p->object[i].object == object)
-            *out_texture = p->object[i].name;
+    *out_texture = dpgl_interop_name(p, object);
     return DP_OK;
 }
 
@@ -1209,10 +1391,11 @@ static DP_RESULT dpgl_end_frame(dp_port *base, void *queue, uint32_t slot, uint6
     return DP_OK;
 }
 
-/* The common part of both publish calls: `read` issues the readback into the bound
- * pack buffer. */
-static DP_RESULT dpgl_publish(DPGL_PORT *p, uint32_t width, uint32_t height, void (*read)(DPGL_PORT *, void *),
-                              void *arg, const char *fn)
+/* The common part of both publish calls: `check` (optional) looks at the source before
+ * anything is begun, `read` issues the readback into the bound pack buffer; a failed
+ * read gives the frame up. */
+static DP_RESULT dpgl_publish(DPGL_PORT *p, uint32_t width, uint32_t height, DP_RESULT (*check)(DPGL_PORT *, void *),
+                              DP_RESULT (*read)(DPGL_PORT *, void *), void *arg, const char *fn)
 {
     DP_RESULT r = DP_OK;
     void *target;
@@ -1220,7 +1403,9 @@ static DP_RESULT dpgl_publish(DPGL_PORT *p, uint32_t width, uint32_t height, voi
     dpgl_gen *g;
 
     dpgl_save(&p->gl, &s);
-    if (width != p->base.width || height != p->base.height)
+    if (check)
+        r = check(p, arg);
+    if (r == DP_OK && (width != p->base.width || height != p->base.height))
         r = dp_engine_resize(&dpgl_backend, p->handle, width, height, fn);
     if (r == DP_OK) {
         dpgl_harvest(p, dpgl_gen_of(p));
@@ -1233,8 +1418,11 @@ static DP_RESULT dpgl_publish(DPGL_PORT *p, uint32_t width, uint32_t height, voi
                 p->filling = &g->buffer[i];
         dpgl_tight(&p->gl);
         p->gl.BindBuffer(GL_PIXEL_PACK_BUFFER, p->filling->name);
-        read(p, arg);
-        r = dp_engine_end_frame(&dpgl_backend, p->handle, NULL, false, NULL, fn);
+        r = read(p, arg);
+        if (r == DP_OK)
+            r = dp_engine_end_frame(&dpgl_backend, p->handle, NULL, false, NULL, fn);
+        else
+            dp_engine_abort_frame(p->handle, DP_KIND_GL);
         p->filling = NULL;
         /* A software rasterizer has often finished already: no need to wait a frame. */
         dpgl_harvest(p, g);
@@ -1246,34 +1434,30 @@ static DP_RESULT dpgl_publish(DPGL_PORT *p, uint32_t width, uint32_t height, voi
 typedef struct {
     GLuint fbo;
     GLint x, y;
+    GLsizei w, h;
+    dpgl_source source;
 } dpgl_fb_read;
 
-/* Binds fbo for reading; for the default framebuffer also selects its back buffer and
- * returns the read buffer it had (0 otherwise), which the caller puts back. */
-static GLint dpgl_bind_read(DPGL_PORT *p, GLuint fbo)
+static DP_RESULT dpgl_check_framebuffer(DPGL_PORT *p, void *arg)
 {
-    GLint previous = 0;
-    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
-    if (!fbo) {
-        p->gl.GetIntegerv(GL_READ_BUFFER, &previous);
-        p->gl.ReadBuffer(GL_BACK);
-    }
-    return previous;
+    dpgl_fb_read *a = arg;
+    GLint previous = dpgl_bind_read(p, a->fbo);
+    DP_RESULT r = dpgl_check_source(p, a->fbo, a->x, a->y, a->w, a->h, dpgl_gen_of(p)->base.geo.format, false,
+                                    &a->source, "dpgl_publish_framebuffer");
+    dpgl_unbind_read(p, a->fbo, previous);
+    return r;
 }
 
-static void dpgl_unbind_read(DPGL_PORT *p, GLuint fbo, GLint previous)
+static DP_RESULT dpgl_read_framebuffer(DPGL_PORT *p, void *arg)
 {
-    if (!fbo)
-        p->gl.ReadBuffer((GLenum)previous);
-}
-
-static void dpgl_read_framebuffer(DPGL_PORT *p, void *arg)
-{
-    const dpgl_fb_read *a = arg;
+    dpgl_fb_read *a = arg;
     const dpgl_gen *g = dpgl_gen_of(p);
     GLint previous = dpgl_bind_read(p, a->fbo);
-    p->gl.ReadPixels(a->x, a->y, (GLsizei)p->base.width, (GLsizei)p->base.height, g->format, g->type, NULL);
+    DP_RESULT r = dpgl_resolve(p, &a->source, a->w, a->h, "dpgl_publish_framebuffer");
+    if (r == DP_OK)
+        p->gl.ReadPixels(a->source.x, a->source.y, a->w, a->h, g->format, g->type, NULL);
     dpgl_unbind_read(p, a->fbo, previous);
+    return r;
 }
 
 /* Checks a publish call's port: a producer's, its context current. */
@@ -1290,27 +1474,31 @@ static DPGL_PORT *dpgl_get_producer(DPGL_PORT *p, const char *fn)
 
 DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width, int height)
 {
-    dpgl_fb_read a = {read_framebuffer, x, y};
+    dpgl_fb_read a = {read_framebuffer, x, y, width, height, {0, 0, 0, 0}};
     if (!dpgl_get_producer(p, "dpgl_publish_framebuffer"))
         return dp_last_error();
     if (width <= 0 || height <= 0 || width > (int)DP_MAX_DIMENSION || height > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_framebuffer: size %dx%d is outside 1..%u", width,
                        height, DP_MAX_DIMENSION);
     if (p->mode == DPGL_MODE_INTEROP)
-        return dpgl_interop_publish(p, read_framebuffer, x, y, width, height);
-    return dpgl_publish(p, (uint32_t)width, (uint32_t)height, dpgl_read_framebuffer, &a, "dpgl_publish_framebuffer");
+        return dpgl_interop_publish(p, read_framebuffer, x, y, width, height, "dpgl_publish_framebuffer");
+    return dpgl_publish(p, (uint32_t)width, (uint32_t)height, dpgl_check_framebuffer, dpgl_read_framebuffer, &a,
+                        "dpgl_publish_framebuffer");
 }
 
-static void dpgl_read_texture(DPGL_PORT *p, void *arg)
+static DP_RESULT dpgl_read_texture(DPGL_PORT *p, void *arg)
 {
     const dpgl_gen *g = dpgl_gen_of(p);
     p->gl.BindTexture(GL_TEXTURE_2D, *(const GLuint *)arg);
     p->gl.GetTexImage(GL_TEXTURE_2D, 0, g->format, g->type, NULL);
+    return DP_OK;
 }
 
 DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
 {
-    GLint bound = 0, w = 0, h = 0, target = 0, profile = 0;
+    GLint bound = 0, w = 0, h = 0, target = 0, profile = 0, component = GL_NONE;
+    DP_PORT_INFO info;
+    DP_FORMAT format;
     if (!dpgl_get_producer(p, "dpgl_publish_texture"))
         return dp_last_error();
     /* Only a core-profile context can be asked a texture's target (GL_TEXTURE_TARGET);
@@ -1333,13 +1521,27 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
     }
     p->gl.GetTexLevelParameteriv(GL_TEXTURE_2D, 0, GL_TEXTURE_WIDTH, &w);
     p->gl.GetTexLevelParameteriv(GL_TEXTURE_2D, 0, GL_TEXTURE_HEIGHT, &h);
+    p->gl.GetTexLevelParameteriv(GL_TEXTURE_2D, 0, GL_TEXTURE_RED_TYPE, &component);
     p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
     if (w <= 0 || h <= 0 || w > (int)DP_MAX_DIMENSION || h > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture with a level 0",
                        texture);
+    /* glGetTexImage and the blit refuse integer values for a port of another format, and
+     * the other way round, and a texture without color (a depth texture). */
+    if (p->mode == DPGL_MODE_INTEROP && !dp_get_port_info(p->dx, &info))
+        return dp_last_error();
+    format = p->mode == DPGL_MODE_INTEROP ? info.format : dpgl_gen_of(p)->base.geo.format;
+    if (component == GL_NONE)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u holds no color (a depth texture?)",
+                       texture);
+    if ((component == GL_INT || component == GL_UNSIGNED_INT) != (format == DP_FORMAT_RAW_32BIT))
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u holds %s values, and a %s port takes %s",
+                       texture, component == GL_INT || component == GL_UNSIGNED_INT ? "integer" : "no integer",
+                       format == DP_FORMAT_RAW_32BIT ? "RAW_32BIT" : "non-RAW_32BIT",
+                       format == DP_FORMAT_RAW_32BIT ? "only integers" : "no integers");
     if (p->mode == DPGL_MODE_INTEROP)
         return dpgl_interop_publish_texture(p, texture, w, h);
-    return dpgl_publish(p, (uint32_t)w, (uint32_t)h, dpgl_read_texture, &texture, "dpgl_publish_texture");
+    return dpgl_publish(p, (uint32_t)w, (uint32_t)h, NULL, dpgl_read_texture, &texture, "dpgl_publish_texture");
 }
 
 /* ---- COPY: consumer ------------------------------------------------------------------------- */

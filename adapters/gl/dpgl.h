@@ -51,14 +51,20 @@ DP_API DPGL_PORT *dpgl_create(const DP_PORT_DESC *desc);
 /* Consumer: opens the port made under name by any producer (GL, D3D12, D3D11). */
 DP_API DPGL_PORT *dpgl_open(const wchar_t *name);
 /* Producer: reads the region (x, y, width, height) of read_framebuffer (0: the default
- * framebuffer's back buffer) and publishes it as the next frame. DP_ERROR_BUSY: no
- * free slot or buffer, the frame is dropped; the call never waits for a consumer or
- * for the GPU, except when a region of another size resizes the port: then it first
- * lets its own frames in flight finish (up to a second each). */
+ * framebuffer's back buffer, its front one if it has none) and publishes it as the next
+ * frame. A multisampled framebuffer is resolved first (its region must then start at
+ * x, y >= 0). DP_ERROR_INVALID_ARGUMENT, nothing published and no GL error raised, for
+ * a framebuffer that is not complete, has no read buffer, or holds integer values for
+ * a port other than RAW_32BIT (none for a RAW_32BIT one); docs/gl-adapter.md lists the
+ * checks. DP_ERROR_BUSY: no free slot or buffer, the frame is dropped. The call never
+ * waits for a consumer; in COPY mode not for the GPU either, in INTEROP mode for its own
+ * blit (at most a second) before it signals the port's fence. A region of another size
+ * resizes the port: it first lets its own frames in flight finish (up to a second each). */
 DP_API DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width,
                                           int height);
 /* Producer: publishes level 0 of a GL_TEXTURE_2D (GL convention: row 0 at the bottom),
- * in either mode. */
+ * in either mode. DP_ERROR_INVALID_ARGUMENT for a depth texture, or integer values for a
+ * port other than RAW_32BIT (none for a RAW_32BIT one). */
 DP_API DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture);
 /* Consumer: waits up to timeout_ms for a frame newer than the last acquired, uploads it
  * and returns it as the GL_TEXTURE_2D *out_texture, owned by the port and valid until
