@@ -872,6 +872,8 @@ void dp11_wait_fence(DP_HANDLE h, uint64_t value)
     if (!g)
         return;
     if (!g->base.host) {
+        if (dp_engine_gpu_wait_ready(&dp11_backend, h, value, "dp11_wait_fence") != DP_OK)
+            return;
         hr = ID3D11DeviceContext4_Wait(dp11.context4, g->fence, value);
         if (FAILED(hr))
             dp_fail_d3d(hr, "dp11_wait_fence: ID3D11DeviceContext4::Wait");

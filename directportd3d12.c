@@ -604,6 +604,14 @@ static DP_RESULT dp12_release_api(dp_port *base, void *queue, uint64_t value, bo
     return DP_OK;
 }
 
+static void dp12_hold_queue(void *queue, bool hold)
+{
+    if (hold)
+        ID3D12CommandQueue_AddRef((ID3D12CommandQueue *)queue);
+    else
+        ID3D12CommandQueue_Release((ID3D12CommandQueue *)queue);
+}
+
 /* ---- Entry points ------------------------------------------------------------------------ */
 
 DP_HANDLE dp12_create_shared_resource(uint32_t width, uint32_t height, DP_FORMAT format, bool is_system_ram,
@@ -682,6 +690,8 @@ void dp12_queue_wait(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value)
         dp_fail(DP_ERROR_INVALID_ARGUMENT, "dp12_queue_wait: queue is NULL");
         return;
     }
+    if (dp_engine_gpu_wait_ready(&dp12_backend, h, value, "dp12_queue_wait") != DP_OK)
+        return;
     hr = ID3D12CommandQueue_Wait(queue, dp12_fence(p), value);
     if (FAILED(hr))
         dp_fail_d3d(hr, "dp12_queue_wait: ID3D12CommandQueue::Wait");
@@ -1247,4 +1257,4 @@ bool dp12_upload_bgra(DP_HANDLE h, const void *src, uint32_t src_row_pitch, uint
     return true;
 }
 
-static const dp_backend dp12_backend = {DP_BACKEND_D3D(dp12, DP_KIND_D3D12, "D3D12")};
+static const dp_backend dp12_backend = {DP_BACKEND_D3D(dp12, DP_KIND_D3D12, "D3D12"), .hold_queue = dp12_hold_queue};

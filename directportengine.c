@@ -187,6 +187,28 @@ static void dp_engine_drop_pending(dp_port *p)
     ReleaseSRWLockExclusive(&p->pending_lock);
 }
 
+/* Consumer closing with a frame still held: its release is signalled now, on the queue
+ * of its acquire (after the caller's reads there), so the quiesce before the
+ * generation's objects go waits for those reads, and the slot goes back only then. */
+static void dp_engine_release_held(dp_port *p)
+{
+    uint64_t value = p->release_value + 1;
+    bool signalled = false;
+    if (p->producer || p->held == DP_NO_SLOT || !p->gen)
+        return;
+    if (p->backend->release(p, p->held_queue, value, &signalled) == DP_OK && signalled)
+        p->release_value = value;
+    p->held = DP_NO_SLOT;
+}
+
+/* Drops the reference on the queue of the frame held last (hold_queue). */
+static void dp_engine_drop_queue(dp_port *p)
+{
+    if (p->held_queue && p->backend->hold_queue)
+        p->backend->hold_queue(p->held_queue, false);
+    p->held_queue = NULL;
+}
+
 /* Accepts a half-built port: every failed create or open ends here too. */
 static void dp_engine_destroy(dp_port *p)
 {
@@ -194,6 +216,7 @@ static void dp_engine_destroy(dp_port *p)
     if (p->release_wait)
         UnregisterWaitEx(p->release_wait, INVALID_HANDLE_VALUE);
     p->release_wait = NULL;
+    dp_engine_release_held(p);
     /* A takeover that failed half-way still ends its change, so consumers are not
      * left retrying an odd generation. */
     if (p->block && p->publish == DP_PUBLISH_GENERATION)
@@ -201,6 +224,8 @@ static void dp_engine_destroy(dp_port *p)
     dp_port_close_block(p);
     dp_engine_drop_gen(p, p->gen);
     p->gen = NULL;
+    /* Only now: the release signalled on it above has run (or the quiesce gave up). */
+    dp_engine_drop_queue(p);
     if (p->registered)
         dp_registry_remove(p);
     if (p->block && !p->producer)
@@ -687,6 +712,10 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
     }
     p->last_frame = frame;
     p->held = slot;
+    if (queue && b->hold_queue) {
+        b->hold_queue(queue, true);
+        p->held_queue = queue;
+    }
     if (out_frame)
         *out_frame = frame;
     /* Timeouts and disconnects on the way that the call got past are not its errors. */
@@ -734,8 +763,11 @@ void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool
     /* A failed signal leaves the GPU state unknown: the claim stays rather than let the
      * slot be rewritten under the caller's reads (the error says so). */
     value = p->release_value + 1;
-    if (b->release(p, queue, value, &signalled) != DP_OK || !signalled)
+    if (b->release(p, queue, value, &signalled) != DP_OK || !signalled) {
+        dp_engine_drop_queue(p);
         return;
+    }
+    dp_engine_drop_queue(p);
     p->release_value = value;
     if (p->transport != DP_TRANSPORT_GPU)
         return;
@@ -752,6 +784,16 @@ void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool
 }
 
 /* ---- Waits ------------------------------------------------------------------------------- */
+
+DP_RESULT dp_engine_gpu_wait_ready(const dp_backend *b, DP_HANDLE h, uint64_t value, const char *fn)
+{
+    dp_port *p = dp_engine_get(b, h, fn);
+    if (!p)
+        return dp_last_error();
+    if (p->producer || p->transport != DP_TRANSPORT_GPU || b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value)
+        return DP_OK;
+    return dp_engine_cpu_wait(b, h, value, DP_LEGACY_WAIT_MS, fn);
+}
 
 DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, uint32_t timeout_ms, const char *fn)
 {

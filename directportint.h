@@ -169,6 +169,7 @@ typedef struct dp_port {
     uint64_t last_frame;    /* producer: last frame value issued; consumer: last acquired */
     int reader;             /* consumer: its reader entry in the block, -1 before the first acquire */
     uint32_t held;          /* consumer: slot claimed by acquire until release, DP_NO_SLOT */
+    void *held_queue;       /* consumer: the queue of that acquire (a reference: hold_queue) */
     /* GPU consumer: claims kept until the caller's GPU passes their release value,
      * dropped by a thread-pool wait on release_event. */
     SRWLOCK pending_lock;
@@ -378,6 +379,10 @@ struct dp_backend {
     /* Consumer: the API half of release: signals the caller's release on its queue as
      * `value` (*out_signalled; false: nothing for the engine to track). */
     DP_RESULT (*release)(dp_port *p, void *queue, uint64_t value, bool *out_signalled);
+    /* Optional: takes (hold) or drops a reference on the caller's queue, kept from an
+     * acquire to its release, so that a close with a frame still held can signal the
+     * release after the caller's reads on it (D3D12). */
+    void (*hold_queue)(void *queue, bool hold);
     /* Optional, cpu waits: arranges for *out_event to be set when the frame fence may
      * have reached value (NULL: wait for the port's published value instead). Without
      * it, the engine arms the frame fence with the handle's wait event. */
@@ -436,6 +441,16 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
                                   uint32_t timeout_ms, void **out_source, uint64_t *out_frame, const char *fn);
 void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, const char *fn);
 DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uint32_t height, const char *fn);
+/* The most a legacy GPU-side wait (dp12_queue_wait, dp11_wait_fence) waits on the CPU
+ * first for a value the port's fence has not reached. */
+#define DP_LEGACY_WAIT_MS 1000u
+/* A consumer's legacy GPU-side wait for value: DP_OK once a queue wait for it is safe
+ * to queue, that is when the fence has reached it, waited for on the CPU (at most
+ * DP_LEGACY_WAIT_MS, and with the producer's process); a queue wait has no timeout, and
+ * a producer that died before its signal ran would leave it unsatisfied for good.
+ * DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED or DP_ERROR_DEVICE otherwise: nothing is to be
+ * queued. A producer's own handle and the host transport: DP_OK at once. */
+DP_RESULT dp_engine_gpu_wait_ready(const dp_backend *b, DP_HANDLE h, uint64_t value, const char *fn);
 /* Blocks until the handle's fence reaches value (see dp12_cpu_wait_timeout). */
 DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, uint32_t timeout_ms,
                              const char *fn);

@@ -98,8 +98,10 @@ static ID3D12Resource *tu_buffer(tu_gpu *g, ID3D12Resource *texture, D3D12_HEAP_
     return buffer;
 }
 
+/* gate (optional): the queue waits for it to reach gate_value before the copy. */
 static bool tu_copy(tu_gpu *g, ID3D12Resource *texture, ID3D12Resource *buffer,
-                    const D3D12_PLACED_SUBRESOURCE_FOOTPRINT *fp, bool to_texture)
+                    const D3D12_PLACED_SUBRESOURCE_FOOTPRINT *fp, bool to_texture, ID3D12Fence *gate,
+                    uint64_t gate_value)
 {
     D3D12_TEXTURE_COPY_LOCATION tex = {0}, buf = {0};
     ID3D12CommandList *lists[1] = {(ID3D12CommandList *)g->list};
@@ -120,6 +122,8 @@ static bool tu_copy(tu_gpu *g, ID3D12Resource *texture, ID3D12Resource *buffer,
         ID3D12GraphicsCommandList_CopyTextureRegion(g->list, &buf, 0, 0, 0, &tex, NULL);
     if (FAILED(ID3D12GraphicsCommandList_Close(g->list)))
         return false;
+    if (gate && FAILED(ID3D12CommandQueue_Wait(g->queue, gate, gate_value)))
+        return false;
     ID3D12CommandQueue_ExecuteCommandLists(g->queue, 1, lists);
     return true;
 }
@@ -136,7 +140,7 @@ bool tu_gpu_write(tu_gpu *g, ID3D12Resource *texture, uint32_t bpp, uint64_t fra
     if (ok) {
         tu_fill(ptr, fp.Footprint.RowPitch, fp.Footprint.Width, fp.Footprint.Height, bpp, frame);
         ID3D12Resource_Unmap(buffer, 0, NULL);
-        ok = tu_copy(g, texture, buffer, &fp, true);
+        ok = tu_copy(g, texture, buffer, &fp, true, NULL, 0);
     }
     /* The copy is still queued: the buffer lives until the next copy (which waits for
      * this one first) or tu_gpu_free. */
@@ -148,18 +152,25 @@ bool tu_gpu_write(tu_gpu *g, ID3D12Resource *texture, uint32_t bpp, uint64_t fra
     return ok;
 }
 
-bool tu_gpu_read(tu_gpu *g, ID3D12Resource *texture, uint8_t **out, uint32_t *out_pitch)
+bool tu_gpu_read_gated(tu_gpu *g, ID3D12Resource *texture, ID3D12Fence *gate, uint64_t gate_value,
+                       tu_readback *out)
 {
-    D3D12_PLACED_SUBRESOURCE_FOOTPRINT fp;
-    ID3D12Resource *buffer = tu_buffer(g, texture, D3D12_HEAP_TYPE_READBACK, &fp);
+    out->buffer = tu_buffer(g, texture, D3D12_HEAP_TYPE_READBACK, &out->fp);
+    return out->buffer && tu_copy(g, texture, out->buffer, &out->fp, false, gate, gate_value);
+}
+
+bool tu_gpu_collect(tu_gpu *g, tu_readback *rb, uint8_t **out, uint32_t *out_pitch)
+{
+    ID3D12Resource *buffer = rb->buffer;
+    D3D12_PLACED_SUBRESOURCE_FOOTPRINT fp = rb->fp;
     uint8_t *ptr = NULL;
     size_t size;
     bool ok;
     *out = NULL;
+    rb->buffer = NULL;
     if (!buffer)
         return false;
-    ok = tu_copy(g, texture, buffer, &fp, false) && tu_gpu_finish(g) &&
-         SUCCEEDED(ID3D12Resource_Map(buffer, 0, NULL, (void **)&ptr));
+    ok = tu_gpu_finish(g) && SUCCEEDED(ID3D12Resource_Map(buffer, 0, NULL, (void **)&ptr));
     if (ok) {
         size = (size_t)fp.Footprint.RowPitch * fp.Footprint.Height;
         *out = malloc(size);
@@ -170,4 +181,11 @@ bool tu_gpu_read(tu_gpu *g, ID3D12Resource *texture, uint8_t **out, uint32_t *ou
     }
     ID3D12Resource_Release(buffer);
     return ok && *out;
+}
+
+bool tu_gpu_read(tu_gpu *g, ID3D12Resource *texture, uint8_t **out, uint32_t *out_pitch)
+{
+    tu_readback rb;
+    *out = NULL;
+    return tu_gpu_read_gated(g, texture, NULL, 0, &rb) && tu_gpu_collect(g, &rb, out, out_pitch);
 }

@@ -45,5 +45,14 @@ bool tu_gpu_write(tu_gpu *g, ID3D12Resource *texture, uint32_t bpp, uint64_t fra
 /* Copies texture into *out (malloc'd, rows of `*out_pitch`) on g's queue and waits
  * for it on the CPU. */
 bool tu_gpu_read(tu_gpu *g, ID3D12Resource *texture, uint8_t **out, uint32_t *out_pitch);
+/* The same in two steps: queues the copy behind a queue wait for gate (optional) to reach
+ * gate_value, without waiting; tu_gpu_collect then waits for it and takes the pixels. */
+typedef struct {
+    ID3D12Resource *buffer;
+    D3D12_PLACED_SUBRESOURCE_FOOTPRINT fp;
+} tu_readback;
+bool tu_gpu_read_gated(tu_gpu *g, ID3D12Resource *texture, ID3D12Fence *gate, uint64_t gate_value,
+                       tu_readback *out);
+bool tu_gpu_collect(tu_gpu *g, tu_readback *rb, uint8_t **out, uint32_t *out_pitch);
 
 #endif

@@ -549,6 +549,84 @@ DP_TEST(hostile_consumer_kill_storm)
     dp12_shutdown();
 }
 
+/* Opens the gate after a while; `opened` says when. */
+typedef struct {
+    ID3D12Fence *gate;
+    volatile LONG opened;
+} hostile_gate;
+
+static DWORD WINAPI hostile_open_gate(void *arg)
+{
+    hostile_gate *t = arg;
+    Sleep(300);
+    InterlockedExchange(&t->opened, 1);
+    ID3D12Fence_Signal(t->gate, 1);
+    return 0;
+}
+
+/* A consumer that closes its handle with a frame still held, while its queue is yet to
+ * read it: the close waits for those reads (its release is signalled on the queue of
+ * the acquire), and the texture lives until they are done. */
+DP_TEST(hostile_close_with_a_frame_held_waits_for_the_queue)
+{
+    wchar_t name[64];
+    DP_HANDLE prod, cons;
+    ID3D12Resource *src = NULL;
+    hostile_gate t = {NULL, 0};
+    tu_readback rb = {NULL, {0}};
+    uint8_t *pixels = NULL;
+    uint32_t pitch = 0;
+    uint64_t last = 0, frame = 0;
+    LONG opened_at_close;
+    HANDLE thread = NULL;
+    tu_gpu g;
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    hostile_name(name, 64, "heldclose");
+    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
+    cons = prod ? dp12_open_port(name) : NULL;
+    if (!ok(prod && cons, "create/open: %s", dp_last_error_message()))
+        goto out;
+    ok(hostile_publish(&g, prod, &last) == DP_OK, "publish: %s", dp_last_error_message());
+    if (!ok(dp12_acquire_frame(cons, g.queue, 5000, &src, &frame) == DP_OK && src, "acquire: %s",
+            dp_last_error_message()))
+        goto out;
+    if (!ok(SUCCEEDED(ID3D12Device_CreateFence(g.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence,
+                                              (void **)&t.gate)),
+            "CreateFence"))
+        goto out;
+    /* The caller's queue reads the held frame only once the gate opens. */
+    ok(tu_gpu_read_gated(&g, src, t.gate, 1, &rb), "queue the gated read");
+    thread = CreateThread(NULL, 0, hostile_open_gate, &t, 0, NULL);
+    dp12_close(cons);
+    cons = NULL;
+    opened_at_close = InterlockedCompareExchange(&t.opened, 0, 0);
+    ok(opened_at_close == 1, "dp12_close returned before the caller's queue read the frame it held");
+    if (ok(tu_gpu_collect(&g, &rb, &pixels, &pitch), "collect the read")) {
+        uint64_t bad = tu_count_bad(pixels, pitch, HOSTILE_W, HOSTILE_H, 4, frame);
+        ok(bad == 0, "the held frame read after the close: %llu wrong bytes", (unsigned long long)bad);
+    }
+    free(pixels);
+    /* The slot went back: the producer goes on. */
+    ok(hostile_publish(&g, prod, &last) == DP_OK, "publish after the close: %s", dp_last_error_message());
+out:
+    if (thread) {
+        WaitForSingleObject(thread, 10000);
+        CloseHandle(thread);
+    } else if (t.gate) {
+        ID3D12Fence_Signal(t.gate, 1);
+    }
+    if (rb.buffer) {
+        tu_gpu_collect(&g, &rb, &pixels, &pitch);
+        free(pixels);
+    }
+    dp12_close(cons);
+    dp12_close(prod);
+    tu_gpu_free(&g);
+    if (t.gate)
+        ID3D12Fence_Release(t.gate);
+}
+
 DP_TEST(hostile_soak_2000_cycles_leak_nothing)
 {
     wchar_t name[64];

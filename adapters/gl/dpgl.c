@@ -939,8 +939,13 @@ static void dpgl_interop_destroy(DPGL_PORT *p)
     dpgl_state s;
     if (current)
         dpgl_save(&p->gl, &s);
-    if (current && p->locked)
+    /* A frame still held: a fence after the caller's reads of it, then the unlock, as
+     * dpgl_release does, so the slot goes back only once GL is done with it (below). */
+    if (current && p->held)
+        dpgl_interop_release(p);
+    else if (current && p->locked)
         p->gl.DXUnlockObjectsNV(p->dx_device, 1, &p->locked);
+    p->held = false;
     /* The handle's close below ends the claim of a slot whose reads never finished. */
     if (!dpgl_interop_finish_release(p, DPGL_INTEROP_WAIT_NS)) {
         p->gl.DeleteSync(p->release_sync);
