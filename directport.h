@@ -244,8 +244,11 @@ DP_API void dp12_unmap_memory(DP_HANDLE h);
 DP_API void dp12_signal_fence(DP_HANDLE h, uint64_t value);
 /* Blocks until the fence reaches value, the producer disconnects, or forever. */
 DP_API void dp12_cpu_wait(DP_HANDLE h, uint64_t value);
-/* Makes `queue` wait (GPU-side) until the fence reaches value; the CPU returns at once.
- * On the host transport the value also means "the frame is in this handle's texture". */
+/* Makes `queue` wait (GPU-side) until the fence reaches value. On the host transport the
+ * value also means "the frame is in this handle's texture", and the CPU returns at once.
+ * A GPU-transport consumer first waits on the CPU, at most 1 s and with the producer's
+ * process, for a value not reached yet: a queue wait has no timeout. Not reached then:
+ * nothing is queued, and the last error says why. */
 DP_API void dp12_queue_wait(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value);
 /* The fence value this handle has reached: for a consumer, the latest value whose
  * frame is in its texture. 0 with an error for a bad handle. */
@@ -254,8 +257,10 @@ DP_API uint64_t dp12_get_completed_value(DP_HANDLE h);
  * NULL on the host transport, where no such object exists. */
 DP_API void *dp12_get_resource_handle(DP_HANDLE h);
 DP_API void *dp12_get_fence_handle(DP_HANDLE h);
-/* Closes h and every object it holds. A NULL or already closed handle sets
- * DP_ERROR_INVALID_ARGUMENT and does nothing else. */
+/* Closes h and every object it holds. A consumer holding a frame releases it on the
+ * queue of its acquire first and waits (at most 10 s) for that queue to pass it, so the
+ * caller's reads submitted before the close finish on live textures. A NULL or already
+ * closed handle sets DP_ERROR_INVALID_ARGUMENT and does nothing else. */
 DP_API void dp12_close(DP_HANDLE h);
 
 /* ---- D3D12 core: additions ----------------------------------------------------------- */
@@ -295,7 +300,8 @@ DP_API DP_RESULT dp12_cpu_wait_timeout(DP_HANDLE h, uint64_t value, uint32_t tim
  * A consumer takes the newest frame and gives it back:
  *   dp12_acquire_frame  waits (up to timeout_ms; 0 polls) for a frame newer than the
  *                     last it acquired, claims it, makes `queue` wait GPU-side for it
- *                     and returns its texture (valid until release); on the host
+ *                     and returns its texture (valid until release or close; the
+ *                     handle keeps a reference on `queue` until then); on the host
  *                     transport the CPU first waits for the copy into that texture
  *                     (a millisecond or two at 1080p). Follows a resize
  *                     or a restarted producer on the way. DP_ERROR_TIMEOUT,
@@ -381,7 +387,8 @@ DP_API DP_HANDLE dp11_open_shared_resource(const wchar_t *tex_name, const wchar_
  * (GPU-side with ID3D11Device5; on the host transport the library copies the texture
  * out and publishes the value). DP_ERROR_UNSUPPORTED on a host-transport consumer. */
 DP_API void dp11_signal_fence(DP_HANDLE h, uint64_t value);
-/* Makes the immediate context wait for value: GPU-side on the GPU transport; on the
+/* Makes the immediate context wait for value: GPU-side on the GPU transport (a consumer
+ * first waits on the CPU for a value not reached yet, as dp12_queue_wait does); on the
  * host transport a consumer blocks the CPU until the frame is in its texture, and a
  * producer returns at once (its own work is already in order). */
 DP_API void dp11_wait_fence(DP_HANDLE h, uint64_t value);

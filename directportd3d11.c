@@ -688,18 +688,28 @@ static DP_RESULT dp11_end_frame_api(dp_port *base, void *queue, uint32_t slot, u
 }
 
 /* Host consumer: blocks until the worker has queued the upload of frame into texture
- * k on the immediate context. */
+ * k on the immediate context: at most DP_OWN_WORK_WAIT_MS, the frame being in the
+ * section already (a worker that does not get there is stuck: DP_ERROR_DEVICE). */
 static DP_RESULT dp11_wait_upload(dp11_port *p, dp11_gen *g, uint32_t k, uint64_t frame)
 {
+    ULONGLONG start = GetTickCount64();
     for (;;) {
+        uint32_t remaining;
         DP_RESULT r;
         if ((uint64_t)InterlockedCompareExchange64(&g->uploaded[k], 0, 0) == frame)
             return DP_OK;
         if (InterlockedCompareExchange(&g->failed, 0, 0))
             return dp_fail(DP_ERROR_DEVICE, "dp11_acquire_frame: the host worker of %ls failed to upload a frame",
                            p->base.names.display);
+        remaining = dp_remaining_ms(start, DP_OWN_WORK_WAIT_MS);
+        if (!remaining)
+            return dp_fail(DP_ERROR_DEVICE, "dp11_acquire_frame: the host worker of %ls did not upload frame %llu "
+                                            "within %u ms", p->base.names.display, (unsigned long long)frame,
+                           DP_OWN_WORK_WAIT_MS);
         /* Wakes are re-checked at the top: the event is auto-reset and may be stale. */
-        r = dp_wait_event(&p->base, p->event, UINT32_MAX);
+        r = dp_wait_event(&p->base, p->event, remaining);
+        if (r == DP_ERROR_TIMEOUT)
+            continue;
         if (r != DP_OK)
             return (uint64_t)InterlockedCompareExchange64(&g->uploaded[k], 0, 0) == frame ? DP_OK : r;
     }

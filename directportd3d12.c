@@ -53,6 +53,7 @@ typedef struct {
     uint64_t copy_value;
     HANDLE copy_event;
     HANDLE local_event;
+    bool copy_stuck;                    /* a copy outlived its bound: list and allocator may be in use */
     /* dp12_upload_bgra's objects, made at its first call; the lock keeps them from the
      * host worker, which takes uploaded rows from them (zeroed memory: initialised). */
     SRWLOCK upload_lock;
@@ -824,9 +825,26 @@ static uint64_t dp12_host_wait_local(dp_gen *gen, uint64_t after, HANDLE kick)
     return ID3D12Fence_GetCompletedValue(fence);
 }
 
-/* Runs the recorded copy on the copy queue after `wait` reaches wait_value (if
+/* Waits on the CPU, at most timeout_ms, until fence reaches value; false if it does not. */
+static bool dp12_fence_wait(ID3D12Fence *fence, uint64_t value, HANDLE event, uint32_t timeout_ms)
+{
+    ULONGLONG start = GetTickCount64();
+    while (ID3D12Fence_GetCompletedValue(fence) < value) {
+        uint32_t remaining = dp_remaining_ms(start, timeout_ms);
+        if (!remaining || FAILED(ID3D12Fence_SetEventOnCompletion(fence, value, event)))
+            return false;
+        /* The auto-reset event may be left set by an earlier value: the loop re-checks. */
+        WaitForSingleObject(event, remaining);
+    }
+    return true;
+}
+
+/* Runs the recorded copy on the copy queue once `wait` has reached wait_value (if
  * given), then signals `signal` (if given) to value, and waits for the copy so the
- * buffer and allocator may be reused. */
+ * buffer and allocator may be reused. `wait` is the caller's release fence, which its
+ * own queue signals: it is waited for on the CPU first (bounded), so the copy queue
+ * never holds a wait that may not be satisfied (a queue wait has no timeout, and it
+ * would hang this worker, and the close joining it, with it). */
 static bool dp12_host_submit(dp12_gen *g, ID3D12Fence *wait, uint64_t wait_value, ID3D12Fence *signal,
                              uint64_t value)
 {
@@ -834,23 +852,24 @@ static bool dp12_host_submit(dp12_gen *g, ID3D12Fence *wait, uint64_t wait_value
     HRESULT hr = ID3D12GraphicsCommandList_Close(g->list);
     if (FAILED(hr))
         return false;
-    if (wait && wait_value && FAILED(ID3D12CommandQueue_Wait(g->copy_queue, wait, wait_value)))
+    if (wait && wait_value && !dp12_fence_wait(wait, wait_value, g->copy_event, DP_OWN_WORK_WAIT_MS))
         return false;
     ID3D12CommandQueue_ExecuteCommandLists(g->copy_queue, 1, lists);
     if (signal && FAILED(ID3D12CommandQueue_Signal(g->copy_queue, signal, value)))
         return false;
     if (FAILED(ID3D12CommandQueue_Signal(g->copy_queue, g->copy_fence, ++g->copy_value)))
         return false;
-    if (FAILED(ID3D12Fence_SetEventOnCompletion(g->copy_fence, g->copy_value, g->copy_event)))
+    if (!dp12_fence_wait(g->copy_fence, g->copy_value, g->copy_event, DP_OWN_WORK_WAIT_MS)) {
+        g->copy_stuck = true;
         return false;
-    WaitForSingleObject(g->copy_event, INFINITE);
+    }
     return true;
 }
 
 static bool dp12_host_record(dp12_gen *g, uint32_t texture, bool to_texture)
 {
     D3D12_TEXTURE_COPY_LOCATION tex = {0}, buf = {0};
-    if (FAILED(ID3D12CommandAllocator_Reset(g->allocator)) ||
+    if (g->copy_stuck || FAILED(ID3D12CommandAllocator_Reset(g->allocator)) ||
         FAILED(ID3D12GraphicsCommandList_Reset(g->list, g->allocator, NULL)))
         return false;
     tex.pResource = g->texture[texture];
@@ -909,7 +928,6 @@ static bool dp12_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
  */
 
 #define DP12_UPLOADS 4u
-#define DP12_UPLOAD_WAIT_MS 10000u
 
 typedef struct {
     ID3D12Resource *buffer;
@@ -975,15 +993,7 @@ bool dp12_is_uma(void)
 /* Waits (bounded) until the upload fence reaches value; false if it does not. */
 static bool dp12_upload_wait(struct dp12_uploader *u, uint64_t value)
 {
-    ULONGLONG start = GetTickCount64();
-    while (ID3D12Fence_GetCompletedValue(u->fence) < value) {
-        ULONGLONG spent = GetTickCount64() - start;
-        if (spent >= DP12_UPLOAD_WAIT_MS || FAILED(ID3D12Fence_SetEventOnCompletion(u->fence, value, u->event)))
-            return false;
-        /* The auto-reset event may be left set by an earlier value: the loop re-checks. */
-        WaitForSingleObject(u->event, (DWORD)(DP12_UPLOAD_WAIT_MS - spent));
-    }
-    return true;
+    return dp12_fence_wait(u->fence, value, u->event, DP_OWN_WORK_WAIT_MS);
 }
 
 static void dp12_upload_buffer_free(dp12_upload_buffer *b)
@@ -1107,7 +1117,7 @@ static DP_RESULT dp12_upload_buffer_get(struct dp12_uploader *u, dp12_upload_buf
     }
     if (!dp12_upload_wait(u, oldest->done_at))
         return dp_fail(DP_ERROR_DEVICE, "dp12_upload_bgra: the GPU did not finish an earlier upload within %u ms",
-                       DP12_UPLOAD_WAIT_MS);
+                       DP_OWN_WORK_WAIT_MS);
     *out = oldest;
     return DP_OK;
 }

@@ -162,9 +162,9 @@ static void dp_engine_quiesce(dp_port *p, dp_gen *g)
         dp_host_drain(g->host);
     /* The handle's own GPU work, whatever became of the producer; the event is auto-reset
      * and may be stale, so the value is looked at again after every wake. */
-    while (p->wait_event && b->fence_value(p, g, role) < value && dp_remaining_ms(start, 10000) &&
+    while (p->wait_event && b->fence_value(p, g, role) < value && dp_remaining_ms(start, DP_OWN_WORK_WAIT_MS) &&
            b->fence_arm(p, g, role, value, p->wait_event))
-        WaitForSingleObject(p->wait_event, dp_remaining_ms(start, 10000));
+        WaitForSingleObject(p->wait_event, dp_remaining_ms(start, DP_OWN_WORK_WAIT_MS));
 }
 
 /* Lets go of a generation once the GPU and the worker are done with it. */

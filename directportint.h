@@ -441,6 +441,10 @@ DP_RESULT dp_engine_acquire_frame(const dp_backend *b, DP_HANDLE h, void *queue,
                                   uint32_t timeout_ms, void **out_source, uint64_t *out_frame, const char *fn);
 void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool need_queue, const char *fn);
 DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uint32_t height, const char *fn);
+/* The most the library waits for GPU work it queued itself, or for a caller's release
+ * its copies must follow, before it calls the work failed (a stuck or removed GPU): a
+ * close or a worker never hangs on it. */
+#define DP_OWN_WORK_WAIT_MS 10000u
 /* The most a legacy GPU-side wait (dp12_queue_wait, dp11_wait_fence) waits on the CPU
  * first for a value the port's fence has not reached. */
 #define DP_LEGACY_WAIT_MS 1000u

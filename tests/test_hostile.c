@@ -553,12 +553,13 @@ DP_TEST(hostile_consumer_kill_storm)
 typedef struct {
     ID3D12Fence *gate;
     volatile LONG opened;
+    DWORD after_ms;
 } hostile_gate;
 
 static DWORD WINAPI hostile_open_gate(void *arg)
 {
     hostile_gate *t = arg;
-    Sleep(300);
+    Sleep(t->after_ms);
     InterlockedExchange(&t->opened, 1);
     ID3D12Fence_Signal(t->gate, 1);
     return 0;
@@ -572,7 +573,7 @@ DP_TEST(hostile_close_with_a_frame_held_waits_for_the_queue)
     wchar_t name[64];
     DP_HANDLE prod, cons;
     ID3D12Resource *src = NULL;
-    hostile_gate t = {NULL, 0};
+    hostile_gate t = {NULL, 0, 300};
     tu_readback rb = {NULL, {0}};
     uint8_t *pixels = NULL;
     uint32_t pitch = 0;
@@ -623,6 +624,80 @@ out:
     dp12_close(cons);
     dp12_close(prod);
     tu_gpu_free(&g);
+    if (t.gate)
+        ID3D12Fence_Release(t.gate);
+}
+
+/* A host-transport consumer whose queue does not get to its releases (it waits on a
+ * fence of the caller's own that stays unsignalled): the worker's upload into a texture
+ * still to be released waits at most DP_OWN_WORK_WAIT_MS (10 s) for that release, on the
+ * CPU, and the acquire fails with DP_ERROR_DEVICE instead of hanging the worker (and the
+ * close) until the queue moves. */
+DP_TEST(hostile_consumer_queue_that_never_releases_cannot_hang_the_worker)
+{
+    wchar_t name[64];
+    DP_HANDLE prod, cons;
+    ID3D12Resource *src = NULL;
+    hostile_gate t = {NULL, 0, 12000};
+    tu_readback rb = {NULL, {0}};
+    uint8_t *pixels = NULL;
+    uint32_t pitch = 0;
+    uint64_t last = 0;
+    HANDLE thread = NULL;
+    DP_RESULT r;
+    LONG opened;
+    tu_gpu g, gp; /* the consumer's queue, and the producer's (which the gate must not hold up) */
+    if (!dp12_init() || !tu_gpu_init(&g))
+        skip("no D3D12 device: %s", dp_last_error_message());
+    if (!tu_gpu_init(&gp)) {
+        tu_gpu_free(&g);
+    tu_gpu_free(&gp);
+        skip("no second D3D12 queue: %s", dp_last_error_message());
+    }
+    hostile_name(name, 64, "norelease");
+    prod = hostile_create(name, HOSTILE_W, HOSTILE_H);
+    cons = prod ? dp12_open_port(name) : NULL;
+    if (!ok(prod && cons, "create/open: %s", dp_last_error_message()))
+        goto out;
+    if (!ok(SUCCEEDED(ID3D12Device_CreateFence(g.device, 0, D3D12_FENCE_FLAG_NONE, &IID_ID3D12Fence,
+                                              (void **)&t.gate)),
+            "CreateFence"))
+        goto out;
+    /* Frames 1 and 2 fill the consumer's two textures; the queue reads the first behind
+     * the gate, so both releases wait behind it too. */
+    for (int i = 0; i < 2; i++) {
+        ok(hostile_publish(&gp, prod, &last) == DP_OK, "publish %d: %s", i + 1, dp_last_error_message());
+        r = dp12_acquire_frame(cons, g.queue, 5000, &src, NULL);
+        if (!ok(r == DP_OK, "acquire %d: %s (%s)", i + 1, dp_result_string(r), dp_last_error_message()))
+            goto out;
+        if (i == 0)
+            ok(tu_gpu_read_gated(&g, src, t.gate, 1, &rb), "queue the gated read");
+        dp12_release_frame(cons, g.queue);
+    }
+    thread = CreateThread(NULL, 0, hostile_open_gate, &t, 0, NULL);
+    /* Frame 3 goes into the first texture again, whose release has not come. */
+    ok(hostile_publish(&gp, prod, &last) == DP_OK, "publish 3: %s", dp_last_error_message());
+    r = dp12_acquire_frame(cons, g.queue, 20000, &src, NULL);
+    opened = InterlockedCompareExchange(&t.opened, 0, 0);
+    ok(r == DP_ERROR_DEVICE && !opened, "acquire of a frame for a texture never released: %s (%s), %s", dp_result_string(r),
+       dp_last_error_message(), opened ? "after the caller's queue moved on" : "the queue still stuck");
+    if (r == DP_OK)
+        dp12_release_frame(cons, g.queue);
+out:
+    if (thread) {
+        WaitForSingleObject(thread, 20000);
+        CloseHandle(thread);
+    } else if (t.gate) {
+        ID3D12Fence_Signal(t.gate, 1);
+    }
+    if (rb.buffer) {
+        tu_gpu_collect(&g, &rb, &pixels, &pitch);
+        free(pixels);
+    }
+    dp12_close(cons);
+    dp12_close(prod);
+    tu_gpu_free(&g);
+    tu_gpu_free(&gp);
     if (t.gate)
         ID3D12Fence_Release(t.gate);
 }
