@@ -912,6 +912,72 @@ out:
     gu_window_destroy(&w);
 }
 
+/* The caller's window goes while its context lives on (moved to another window of the
+ * same pixel format): the producer's harvest thread, whose context was current on the
+ * old window's DC, stops at the next publish, and frames go on arriving. */
+DP_TEST(gl_producer_outlives_its_window)
+{
+    enum { W = 64, H = 48 };
+    wchar_t name[64];
+    DP_PORT_DESC desc;
+    gu_window a, b;
+    DP_STATS before, during, after;
+    DPGL_PORT *prod = NULL, *cons = NULL;
+    DP_RESULT r;
+    memset(&b, 0, sizeof b);
+    gl_name(name, 64, "window");
+    desc = gl_desc(name, W, H, DP_TRANSPORT_AUTO);
+    if (!gu_window_create(&a, 160, 100))
+        skip("no WGL context: %s", gu_error());
+    /* No copy helpers: the producer's threads are its worker and its harvest thread. */
+    SetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", "0");
+    dp_get_stats(&before);
+    prod = dpgl_create(&desc);
+    dp_get_stats(&during);
+    SetEnvironmentVariableA("DIRECTPORT_COPY_HELPERS", NULL);
+    cons = prod ? dpgl_open(name) : NULL;
+    if (!ok(prod && cons, "create/open: %s", dp_last_error_message()))
+        goto out;
+    ok(during.worker_threads == before.worker_threads + 2, "the producer runs %u threads, not its worker and harvest "
+       "thread", during.worker_threads - before.worker_threads);
+    gu_draw_pattern(1, 0, 0, W, H);
+    r = dpgl_publish_framebuffer(prod, 0, 0, 0, W, H);
+    ok(r == DP_OK, "publish 1: %s (%s)", dp_result_string(r), dp_last_error_message());
+    gl_take_pattern(cons, 1, W, H, "frame 1, drawn in the first window");
+    dp_get_stats(&during);
+    /* A second window; the first one's context moves to it, and the first window goes. */
+    if (!ok(gu_window_create(&b, 160, 100), "second window: %s", gu_error()))
+        goto out;
+    ok(wglMakeCurrent(b.dc, a.rc) != FALSE, "wglMakeCurrent of the first context on the second window: %lu",
+       GetLastError());
+    ReleaseDC(a.hwnd, a.dc);
+    DestroyWindow(a.hwnd);
+    a.hwnd = NULL;
+    a.dc = NULL;
+    gu_draw_pattern(2, 0, 0, W, H);
+    r = dpgl_publish_framebuffer(prod, 0, 0, 0, W, H);
+    ok(r == DP_OK, "publish 2 in the second window: %s (%s)", dp_result_string(r), dp_last_error_message());
+    gl_take_pattern(cons, 2, W, H, "frame 2, drawn in the second window");
+    dp_get_stats(&after);
+    ok(after.worker_threads + 1 == during.worker_threads, "%u threads after the window went, %u before: the harvest "
+       "thread on its DC runs on", after.worker_threads, during.worker_threads);
+    gu_draw_pattern(3, 0, 0, W, H);
+    r = dpgl_publish_framebuffer(prod, 0, 0, 0, W, H);
+    ok(r == DP_OK, "publish 3: %s (%s)", dp_result_string(r), dp_last_error_message());
+    gl_take_pattern(cons, 3, W, H, "frame 3, harvested at the publish");
+out:
+    dpgl_close(cons);
+    dpgl_close(prod);
+    if (b.rc) {
+        /* The first context is current on the second window: delete it, then the window. */
+        wglMakeCurrent(NULL, NULL);
+        wglDeleteContext(a.rc);
+        a.rc = NULL;
+    }
+    gu_window_destroy(&a);
+    gu_window_destroy(&b);
+}
+
 /* ---- across processes -------------------------------------------------------------------- */
 
 /* Runs a GL producer child and consumes its stream in this process, in GL. */

@@ -54,6 +54,9 @@ typedef struct {
     void(APIENTRY *Flush)(void);
     HDC(WINAPI *GetCurrentDC)(void);
     PROC(WINAPI *GetProcAddress)(LPCSTR);
+    /* user32's, where the process has it loaded (any with a GL window does): NULL otherwise. */
+    HWND(WINAPI *WindowFromDC)(HDC);
+    BOOL(WINAPI *IsWindow)(HWND);
     void(APIENTRY *GetIntegerv)(GLenum, GLint *);
     void(APIENTRY *Enable)(GLenum);
     void(APIENTRY *Disable)(GLenum);
@@ -139,6 +142,7 @@ typedef struct {
     volatile LONG harvest_current;  /* 1: the thread made its context current; -1: it could not */
     HGLRC harvest_context;
     HDC harvest_dc;
+    HWND harvest_window;        /* the window of harvest_dc (NULL: not a window's DC) */
     /* Consumer of a GPU-transport port without interop: the feed thread (in place of the
      * host worker) acquires each frame through a dp11 consumer handle of its own, copies
      * it into a staging texture, maps it and fills a free buffer. */
@@ -222,6 +226,11 @@ static bool dpgl_load(dpgl_gl *gl)
     DPGL_WGL(MakeCurrent, "wglMakeCurrent");
     DPGL_WGL(ShareLists, "wglShareLists");
     DPGL_WGL(Flush, "glFlush");
+    gl32 = GetModuleHandleW(L"user32.dll");
+    if (gl32) {
+        DPGL_WGL(WindowFromDC, "WindowFromDC");
+        DPGL_WGL(IsWindow, "IsWindow");
+    }
 #undef DPGL_WGL
     if (!gl->GetCurrentContext || !gl->GetProcAddress || !gl->GetString || !gl->IsTexture)
         return false;
@@ -1122,11 +1131,18 @@ static bool dpgl_harvest_one(DPGL_PORT *p, dpgl_gen *g, dpgl_buffer *b, GLuint64
     return true;
 }
 
+static void dpgl_harvest_stop(DPGL_PORT *p, dpgl_gen *g);
+
 /* Without a harvest thread: hands every readback the GPU has finished to the worker,
  * at each publish; never waits. */
 static void dpgl_harvest(DPGL_PORT *p, dpgl_gen *g)
 {
     dpgl_buffer *b;
+    /* The harvest context is current on the DC of the caller's window at the generation's
+     * start: once that window is gone (the caller's context moved to another), the
+     * thread stops, and publishes harvest from then on. */
+    if (g->harvester && g->harvest_window && !p->gl.IsWindow(g->harvest_window))
+        dpgl_harvest_stop(p, g);
     if (g->harvester)
         return;
     while ((b = dpgl_oldest_reading(g)) && dpgl_harvest_one(p, g, b, 0))
@@ -1156,8 +1172,6 @@ static DWORD WINAPI dpgl_harvest_main(void *arg)
     return 0;
 }
 
-static void dpgl_harvest_stop(DPGL_PORT *p, dpgl_gen *g);
-
 /* Starts g's harvest thread with a context shared with the caller's (current here) on
  * the caller's DC; false (and publishes harvest instead) where any step fails. */
 static bool dpgl_harvest_start(DPGL_PORT *p, dpgl_gen *g)
@@ -1174,6 +1188,7 @@ static bool dpgl_harvest_start(DPGL_PORT *p, dpgl_gen *g)
     }
     g->harvest_context = context;
     g->harvest_dc = dc;
+    g->harvest_window = p->gl.WindowFromDC && p->gl.IsWindow ? p->gl.WindowFromDC(dc) : NULL;
     g->harvester = dp_track(CreateThread(NULL, 0, dpgl_harvest_main, g, 0, NULL));
     if (!g->harvester) {
         p->gl.DeleteContext(context);
