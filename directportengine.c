@@ -746,7 +746,7 @@ void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool
 {
     dp_port *p = dp_engine_get_side(b, h, false, fn);
     uint64_t value;
-    bool queued = false, signalled = false;
+    bool queued = false, signalled = false, failed;
     uint32_t slot;
     if (!p)
         return;
@@ -763,11 +763,10 @@ void dp_engine_release_frame(const dp_backend *b, DP_HANDLE h, void *queue, bool
     /* A failed signal leaves the GPU state unknown: the claim stays rather than let the
      * slot be rewritten under the caller's reads (the error says so). */
     value = p->release_value + 1;
-    if (b->release(p, queue, value, &signalled) != DP_OK || !signalled) {
-        dp_engine_drop_queue(p);
-        return;
-    }
+    failed = b->release(p, queue, value, &signalled) != DP_OK || !signalled;
     dp_engine_drop_queue(p);
+    if (failed)
+        return;
     p->release_value = value;
     if (p->transport != DP_TRANSPORT_GPU)
         return;
