@@ -904,15 +904,18 @@ void dp11_wait_fence(DP_HANDLE h, uint64_t value)
 
 /* Maps a staging texture without holding the device: with multithread protection on,
  * a blocking Map would keep the caller's render thread out of the context until the
- * GPU finished the copy. */
+ * GPU finished the copy. At most DP_OWN_WORK_WAIT_MS: a GPU that never finishes it
+ * fails the copy rather than hang the worker (and the close that joins it). */
 static bool dp11_host_map(ID3D11Texture2D *tex, D3D11_MAP type, D3D11_MAPPED_SUBRESOURCE *out)
 {
-    unsigned tries;
-    for (tries = 0;; tries++) {
+    ULONGLONG start = GetTickCount64();
+    for (unsigned tries = 0;; tries++) {
         HRESULT hr = ID3D11DeviceContext_Map(dp11.context, (ID3D11Resource *)tex, 0, type, D3D11_MAP_FLAG_DO_NOT_WAIT,
                                              out);
         if (hr != DXGI_ERROR_WAS_STILL_DRAWING)
             return SUCCEEDED(hr);
+        if (!dp_remaining_ms(start, DP_OWN_WORK_WAIT_MS))
+            return false;
         if (tries < 16)
             SwitchToThread();
         else

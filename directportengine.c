@@ -789,7 +789,7 @@ DP_RESULT dp_engine_gpu_wait_ready(const dp_backend *b, DP_HANDLE h, uint64_t va
     dp_port *p = dp_engine_get(b, h, fn);
     if (!p)
         return dp_last_error();
-    if (p->producer || p->transport != DP_TRANSPORT_GPU || b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value)
+    if (p->producer || b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value)
         return DP_OK;
     return dp_engine_cpu_wait(b, h, value, DP_LEGACY_WAIT_MS, fn);
 }

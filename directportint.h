@@ -453,7 +453,9 @@ DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uin
  * DP_LEGACY_WAIT_MS, and with the producer's process); a queue wait has no timeout, and
  * a producer that died before its signal ran would leave it unsatisfied for good.
  * DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED or DP_ERROR_DEVICE otherwise: nothing is to be
- * queued. A producer's own handle and the host transport: DP_OK at once. */
+ * queued. On the host transport the value is the frame in the handle's texture, which the
+ * worker's upload signals only once a live producer has published it. A producer's own
+ * handle: DP_OK at once (its values are its own). */
 DP_RESULT dp_engine_gpu_wait_ready(const dp_backend *b, DP_HANDLE h, uint64_t value, const char *fn);
 /* Blocks until the handle's fence reaches value (see dp12_cpu_wait_timeout). */
 DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, uint32_t timeout_ms,

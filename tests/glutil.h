@@ -65,6 +65,7 @@ bool gu_has_wgl_extension(HDC dc, const char *ext);
     X(PFNGLBINDRENDERBUFFERPROC, glBindRenderbuffer)                              \
     X(PFNGLRENDERBUFFERSTORAGEPROC, glRenderbufferStorage)                        \
     X(PFNGLRENDERBUFFERSTORAGEMULTISAMPLEPROC, glRenderbufferStorageMultisample)  \
+    X(PFNGLCLEARBUFFERUIVPROC, glClearBufferuiv)                                  \
     X(PFNGLGENVERTEXARRAYSPROC, glGenVertexArrays)                                \
     X(PFNGLDELETEVERTEXARRAYSPROC, glDeleteVertexArrays)                          \
     X(PFNGLBINDVERTEXARRAYPROC, glBindVertexArray)                                \
@@ -109,6 +110,7 @@ GU_GL_FUNCTIONS(GU_DECLARE)
 #define glBindRenderbuffer gu_glBindRenderbuffer
 #define glRenderbufferStorage gu_glRenderbufferStorage
 #define glRenderbufferStorageMultisample gu_glRenderbufferStorageMultisample
+#define glClearBufferuiv gu_glClearBufferuiv
 #define glGenVertexArrays gu_glGenVertexArrays
 #define glDeleteVertexArrays gu_glDeleteVertexArrays
 #define glBindVertexArray gu_glBindVertexArray

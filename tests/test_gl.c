@@ -734,7 +734,7 @@ DP_TEST(gl_state_preserved)
     }
 
     /* Last, as a wrong answer here publishes a frame. A compatibility-profile context
-     * cannot be asked a texture's target, so the adapter learns it by binding, which
+     * is not asked a texture's target, so the adapter learns it by binding, which
      * leaves GL_INVALID_OPERATION pending there (documented in docs/gl-adapter.md);
      * a core-profile context is asked and stays clean. */
     r = dpgl_publish_texture(prod, cube);
@@ -976,6 +976,104 @@ out:
     }
     gu_window_destroy(&a);
     gu_window_destroy(&b);
+}
+
+/* A program that writes the integer texture on unit 0, sampled at its centre with
+ * texture() (which, as texelFetch, reads 0 from an incomplete texture), to an unsigned
+ * integer target. 0 if it does not link. */
+static GLuint gl_make_usampler_program(void)
+{
+    static const char *vs_src = "#version 130\n"
+                                "void main() {\n"
+                                "    vec2 q = vec2(float((gl_VertexID & 1) * 4 - 1), float((gl_VertexID & 2) * 2 - 1));\n"
+                                "    gl_Position = vec4(q, 0.0, 1.0);\n"
+                                "}\n";
+    static const char *fs_src = "#version 130\n"
+                                "uniform usampler2D t;\n"
+                                "out uvec4 c;\n"
+                                "void main() { c = texture(t, vec2(0.5, 0.5)); }\n";
+    GLuint vs = glCreateShader(GL_VERTEX_SHADER), fs = glCreateShader(GL_FRAGMENT_SHADER), prog = glCreateProgram();
+    GLint linked = 0;
+    glShaderSource(vs, 1, &vs_src, NULL);
+    glShaderSource(fs, 1, &fs_src, NULL);
+    glCompileShader(vs);
+    glCompileShader(fs);
+    glAttachShader(prog, vs);
+    glAttachShader(prog, fs);
+    glLinkProgram(prog);
+    glGetProgramiv(prog, GL_LINK_STATUS, &linked);
+    glDeleteShader(vs);
+    glDeleteShader(fs);
+    if (!linked) {
+        glDeleteProgram(prog);
+        return 0;
+    }
+    return prog;
+}
+
+/* A RAW_32BIT port: an integer framebuffer published, and the consumer's GL_R32UI
+ * texture sampled in a shader. Any filter but GL_NEAREST makes an integer texture
+ * incomplete (GL 4.6 §8.17), and an incomplete texture samples 0. */
+DP_TEST(gl_raw_32bit_texture_samples_in_a_shader)
+{
+    enum { W = 32, H = 16 };
+    wchar_t name[64];
+    DP_PORT_DESC desc;
+    gu_window w;
+    DPGL_PORT *prod = NULL, *cons = NULL;
+    GLuint rb_src = 0, rb_dst = 0, fbo_src, fbo_dst, prog = 0;
+    unsigned tex = 0;
+    uint64_t frame = 0;
+    DP_RESULT r;
+    gl_name(name, 64, "raw");
+    desc = gl_desc(name, W, H, DP_TRANSPORT_AUTO);
+    desc.format = DP_FORMAT_RAW_32BIT;
+    if (!gu_window_create(&w, 64, 64))
+        skip("no WGL context: %s", gu_error());
+    fbo_src = gl_make_rb_fbo(GL_R32UI, W, H, 0, &rb_src);
+    if (fbo_src) {
+        const GLuint value[4] = {0x12345678u, 0, 0, 0};
+        glClearBufferuiv(GL_COLOR, 0, value);
+    }
+    fbo_dst = gl_make_rb_fbo(GL_R32UI, 1, 1, 0, &rb_dst);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    prog = gl_make_usampler_program();
+    if (!ok(fbo_src && fbo_dst && prog, "setup: framebuffers %u %u, program %u", fbo_src, fbo_dst, prog))
+        goto out;
+    prod = dpgl_create(&desc);
+    cons = prod ? dpgl_open(name) : NULL;
+    if (!ok(prod && cons, "create/open: %s", dp_last_error_message()))
+        goto out;
+    r = dpgl_publish_framebuffer(prod, fbo_src, 0, 0, W, H);
+    ok(r == DP_OK, "publish of an R32UI framebuffer: %s (%s)", dp_result_string(r), dp_last_error_message());
+    r = dpgl_acquire(cons, 5000, &tex, &frame);
+    if (ok(r == DP_OK, "acquire: %s (%s)", dp_result_string(r), dp_last_error_message())) {
+        GLuint got = 0;
+        const GLuint clear[4] = {0, 0, 0, 0};
+        glBindFramebuffer(GL_FRAMEBUFFER, fbo_dst);
+        glClearBufferuiv(GL_COLOR, 0, clear);
+        glViewport(0, 0, 1, 1);
+        glUseProgram(prog);
+        glActiveTexture(GL_TEXTURE0);
+        glBindTexture(GL_TEXTURE_2D, tex);
+        glDrawArrays(GL_TRIANGLES, 0, 3);
+        glBindTexture(GL_TEXTURE_2D, 0);
+        glUseProgram(0);
+        glPixelStorei(GL_PACK_ALIGNMENT, 4);
+        glReadPixels(0, 0, 1, 1, GL_RED_INTEGER, GL_UNSIGNED_INT, &got);
+        glBindFramebuffer(GL_FRAMEBUFFER, 0);
+        ok(got == 0x12345678u, "the shader sampled 0x%08x from the RAW_32BIT texture, not 0x12345678 (0 is an "
+           "incomplete texture)", got);
+        dpgl_release(cons);
+    }
+    gl_no_gl_error("the RAW_32BIT round trip", frame);
+out:
+    dpgl_close(cons);
+    dpgl_close(prod);
+    if (prog)
+        glDeleteProgram(prog);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    gu_window_destroy(&w);
 }
 
 /* ---- across processes -------------------------------------------------------------------- */

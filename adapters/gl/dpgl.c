@@ -114,6 +114,7 @@ typedef struct {
     ID3D11Texture2D *texture;
     GLuint name;
     HANDLE object;
+    bool ready;                 /* its sampling parameters are set (done under its first lock) */
 } dpgl_interop_object;
 
 typedef struct {
@@ -606,7 +607,6 @@ static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GL
 {
     dpgl_interop_object *o = NULL;
     DP_PORT_INFO info;
-    GLint bound = 0;
     if (dp_get_port_info(p->dx, &info) && info.generation != p->interop_generation) {
         dpgl_interop_forget(p, true);
         p->interop_generation = info.generation;
@@ -632,15 +632,42 @@ static HANDLE dpgl_interop_object_for(DPGL_PORT *p, ID3D11Texture2D *texture, GL
     }
     ID3D11Texture2D_AddRef(texture);
     o->texture = texture;
-    /* Complete with one level: the default GL_NEAREST_MIPMAP_LINEAR would sample black. */
-    p->gl.GetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
-    p->gl.BindTexture(GL_TEXTURE_2D, o->name);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-    p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
     return o->object;
+}
+
+/* A port texture's sampling parameters, for a texture of one level: GL_LINEAR and
+ * GL_CLAMP_TO_EDGE (the default GL_NEAREST_MIPMAP_LINEAR would make it incomplete, and
+ * it would sample black); GL_NEAREST for RAW_32BIT's integer texture, which any other
+ * filter makes incomplete (GL 4.6 §8.17). Binds the texture: the caller restores. */
+static void dpgl_texture_params(const dpgl_gl *gl, GLuint name, DP_FORMAT format)
+{
+    GLint filter = format == DP_FORMAT_RAW_32BIT ? GL_NEAREST : GL_LINEAR;
+    gl->BindTexture(GL_TEXTURE_2D, name);
+    gl->TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, filter);
+    gl->TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, filter);
+    gl->TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    gl->TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+}
+
+/* Locks a registered object for GL. A GL object tied to a D3D resource may be used only
+ * while locked (WGL_NV_DX_interop), so its parameters are set here, under its first lock. */
+static bool dpgl_interop_lock(DPGL_PORT *p, HANDLE object)
+{
+    DP_PORT_INFO info;
+    GLint bound = 0;
+    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
+        return false;
+    for (uint32_t i = 0; i < DPB_MAX_SLOTS; i++) {
+        dpgl_interop_object *o = &p->object[i];
+        if (o->object != object || o->ready)
+            continue;
+        p->gl.GetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
+        dpgl_texture_params(&p->gl, o->name,
+                            dp_get_port_info(p->dx, &info) ? info.format : DP_FORMAT_VIDEO);
+        p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
+        o->ready = true;
+    }
+    return true;
 }
 
 /* The GL texture name of a registered interop object. */
@@ -665,7 +692,15 @@ static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
     GLenum status = GL_FRAMEBUFFER_COMPLETE;
     GLint draw = 0;
     HANDLE object;
+    DP_RESULT r;
     p->dx = dx;
+    /* Each INTEROP port drives dp11's immediate context (its waits and signals) from the
+     * thread of its GL context, and ports may live on different threads: by default a
+     * D3D11 immediate context takes one thread at a time (ID3D11Multithread). */
+    r = dp11_protect_device();
+    if (r != DP_OK)
+        return dp_fail(DP_ERROR_UNSUPPORTED, "the D3D11 device cannot be made thread-safe for interop: %s",
+                       dp_last_error_message());
     p->dx_device = p->gl.DXOpenDeviceNV(dp11_get_device());
     if (!p->dx_device)
         return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXOpenDeviceNV failed: Win32 error %lu (the GL context may be on "
@@ -675,7 +710,7 @@ static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
     if (!object)
         return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXRegisterObjectNV refused the port's texture: %s",
                        dp_last_error_message());
-    if (!p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
+    if (!dpgl_interop_lock(p, object))
         return dp_fail(DP_ERROR_UNSUPPORTED, "wglDXLockObjectsNV refused the port's texture: Win32 error %lu",
                        GetLastError());
     if (producer) {
@@ -726,7 +761,7 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     begun = r == DP_OK;
     if (r == DP_OK) {
         object = dpgl_interop_object_for(p, target, WGL_ACCESS_WRITE_DISCARD_NV);
-        if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object)) {
+        if (!dpgl_interop_lock(p, object)) {
             object = NULL;
             r = dp_fail(DP_ERROR_DEVICE, "%s: wglDXLockObjectsNV failed", fn);
         }
@@ -747,6 +782,12 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
         /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
         p->gl.BlitFramebuffer(src.x, src.y, src.x + w, src.y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
         sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    }
+    /* Detached while locked: an attachment would keep the slot texture referenced by GL
+     * past the unlock (and past its unregistration). */
+    if (object) {
+        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
+        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
     }
     dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
@@ -775,13 +816,20 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
 static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLint w, GLint h)
 {
     GLint read = 0;
+    DP_RESULT r;
     if (!p->read_fbo)
         p->gl.GenFramebuffers(1, &p->read_fbo);
     p->gl.GetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read);
     p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->read_fbo);
     p->gl.FramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, texture, 0);
     p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)read);
-    return dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h, "dpgl_publish_texture");
+    r = dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h, "dpgl_publish_texture");
+    /* The caller's texture is not kept attached (referenced) by the adapter's framebuffer. */
+    p->gl.GetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->read_fbo);
+    p->gl.FramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
+    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)read);
+    return r;
 }
 
 /* Consumer: gives the last released frame's slot back (dp11_release_frame signals the
@@ -821,7 +869,7 @@ static DP_RESULT dpgl_interop_acquire(DPGL_PORT *p, uint32_t timeout_ms, unsigne
     if (r != DP_OK)
         return r;
     object = dpgl_interop_object_for(p, source, WGL_ACCESS_READ_ONLY_NV);
-    if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object)) {
+    if (!dpgl_interop_lock(p, object)) {
         dp11_release_frame(p->dx);
         return dp_fail(DP_ERROR_DEVICE, "dpgl_acquire: wglDXLockObjectsNV failed");
     }
@@ -1246,11 +1294,7 @@ static DP_RESULT dpgl_make_buffers(DPGL_PORT *p, dpgl_gen *g)
     dpgl_tight(&p->gl);
     p->gl.BindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
     p->gl.GenTextures(1, &g->texture);
-    p->gl.BindTexture(GL_TEXTURE_2D, g->texture);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-    p->gl.TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    dpgl_texture_params(&p->gl, g->texture, geo->format);
     p->gl.TexImage2D(GL_TEXTURE_2D, 0, (GLint)g->internal_format, (GLsizei)geo->width, (GLsizei)geo->height, 0,
                      g->format, g->type, NULL);
     return DP_OK;
@@ -1521,9 +1565,10 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
     DP_FORMAT format;
     if (!dpgl_get_producer(p, "dpgl_publish_texture"))
         return dp_last_error();
-    /* Only a core-profile context can be asked a texture's target (GL_TEXTURE_TARGET);
-     * elsewhere binding tells, and a texture of another target leaves the bind's
-     * GL_INVALID_OPERATION pending (docs/gl-adapter.md). */
+    /* Only a core-profile context is asked a texture's target (GL_TEXTURE_TARGET, GL 4.5):
+     * Mesa's compatibility profile refuses the query (GL_INVALID_ENUM) although the
+     * reference page sets no profile. Elsewhere binding tells, and a texture of another
+     * target leaves the bind's GL_INVALID_OPERATION pending (docs/gl-adapter.md). */
     if (!texture || !p->gl.IsTexture(texture))
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a texture", texture);
     p->gl.GetIntegerv(GL_CONTEXT_PROFILE_MASK, &profile);
