@@ -40,7 +40,7 @@
 
 #define DPGL_MAGIC 0x4c475044u /* "DPGL" */
 #define DPGL_BUFFERS 3u
-#define DPGL_INTEROP_WAIT_NS 1000000000ull /* the most a publish waits for its own blit */
+#define DPGL_INTEROP_WAIT_NS 1000000000ull /* the most a close waits for GL's reads of a held frame */
 
 enum { DPGL_FREE, DPGL_READING, DPGL_COPYING, DPGL_FILLING, DPGL_READY, DPGL_UPLOADING };
 
@@ -176,6 +176,8 @@ struct DPGL_PORT {
     GLsync release_sync;        /* consumer: GL's reads of the frame released last, not yet
                                  * seen done: its slot goes back once they are */
     GLuint blit_fbo;            /* producer: draws into the locked slot texture */
+    ID3D11Texture2D *touch;     /* producer: one texel of D3D11's own, copied from each slot
+                                 * after its blit (dpgl_interop_touch) */
     GLuint read_fbo;            /* producer: reads a texture dpgl_publish_texture is given */
     GLuint resolve_fbo, resolve_rb; /* producer: a multisampled source resolved unflipped first */
     GLint resolve_w, resolve_h;
@@ -732,6 +734,43 @@ static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
     return DP_OK;
 }
 
+/* Producer, after the unlock: a one-texel D3D11 copy from the slot texture into a texture
+ * of the adapter's own, queued on dp11's immediate context before dp11_end_frame's Signal.
+ * Lock and unlock order the texture only between GL and D3D11 of this process
+ * (WGL_NV_DX_interop: "They ensure that any rendering operations that affect the resource
+ * on one driver are complete before the other driver takes ownership of it"); the copy is
+ * D3D11 taking the texture over, so it runs once GL's blit is complete, and the Signal
+ * after it comes "after all previous work has completed" (ID3D11DeviceContext4::Signal).
+ * So the fence other processes wait on covers the blit, and the render thread never waits
+ * for GL. */
+static DP_RESULT dpgl_interop_touch(DPGL_PORT *p, ID3D11Texture2D *slot, const char *fn)
+{
+    ID3D11Device *device = dp11_get_device();
+    ID3D11DeviceContext *context = NULL;
+    D3D11_BOX box = {0, 0, 0, 1, 1, 1};
+    if (!device)
+        return dp_fail(DP_ERROR_DEVICE, "%s: the D3D11 device is gone", fn);
+    if (!p->touch) {
+        D3D11_TEXTURE2D_DESC d;
+        HRESULT hr;
+        ID3D11Texture2D_GetDesc(slot, &d);
+        d.Width = d.Height = 1;
+        d.MipLevels = d.ArraySize = 1;
+        d.SampleDesc.Count = 1;
+        d.SampleDesc.Quality = 0;
+        d.Usage = D3D11_USAGE_DEFAULT;
+        d.BindFlags = d.CPUAccessFlags = d.MiscFlags = 0;
+        hr = ID3D11Device_CreateTexture2D(device, &d, NULL, &p->touch);
+        if (FAILED(hr))
+            return dp_fail_d3d(hr, "dpgl_publish: ID3D11Device::CreateTexture2D (1x1, for the blit's completion)");
+    }
+    ID3D11Device_GetImmediateContext(device, &context);
+    ID3D11DeviceContext_CopySubresourceRegion(context, (ID3D11Resource *)p->touch, 0, 0, 0, 0, (ID3D11Resource *)slot,
+                                              0, &box);
+    ID3D11DeviceContext_Release(context);
+    return DP_OK;
+}
+
 /* Producer: the framebuffer region into the next slot texture, flipped to top row first.
  * The source is checked before the frame is begun, so a refused one costs no slot. */
 static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, GLsizei w, GLsizei h,
@@ -743,8 +782,7 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     dpgl_source src;
     dpgl_state s;
     GLint previous;
-    GLsync sync = NULL;
-    bool begun = false, done = false;
+    bool begun = false;
     DP_RESULT r = DP_OK;
 
     if (!dp_get_port_info(p->dx, &info))
@@ -781,7 +819,6 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     if (r == DP_OK) {
         /* GL's bottom row lands in the texture's last row: the port's rows are top first. */
         p->gl.BlitFramebuffer(src.x, src.y, src.x + w, src.y + h, 0, h, w, 0, GL_COLOR_BUFFER_BIT, GL_NEAREST);
-        sync = p->gl.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     }
     /* Detached while locked: an attachment would keep the slot texture referenced by GL
      * past the unlock (and past its unregistration). */
@@ -791,18 +828,13 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     }
     dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
-    if (object)
+    if (object) {
+        /* The blit goes to the GPU now, not at the caller's next flush. */
+        p->gl.Flush();
         p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
-    /* Unlocking orders the texture between GL and D3D11 in this process only; the fence
-     * other processes wait on is signalled once GL's blit is done (bounded). */
-    if (sync) {
-        GLenum waited = p->gl.ClientWaitSync(sync, GL_SYNC_FLUSH_COMMANDS_BIT, DPGL_INTEROP_WAIT_NS);
-        done = waited == GL_ALREADY_SIGNALED || waited == GL_CONDITION_SATISFIED;
-        p->gl.DeleteSync(sync);
-        if (!done)
-            r = dp_fail(DP_ERROR_DEVICE, "%s: GL did not finish the frame's blit within %llu ms", fn,
-                        DPGL_INTEROP_WAIT_NS / 1000000u);
     }
+    if (r == DP_OK)
+        r = dpgl_interop_touch(p, target, fn);
     if (r != DP_OK) {
         if (begun)
             dp_engine_abort_frame(p->dx, DP_KIND_D3D11);
@@ -1019,6 +1051,8 @@ static void dpgl_interop_destroy(DPGL_PORT *p)
         p->gl.DeleteRenderbuffers(1, &p->resolve_rb);
     if (current && p->dx_device)
         p->gl.DXCloseDeviceNV(p->dx_device);
+    /* D3D11 keeps an object its queued copy uses alive itself. */
+    DP_RELEASE(p->touch);
     if (current)
         dpgl_restore(&p->gl, &s);
     if (p->dx)

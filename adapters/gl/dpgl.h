@@ -57,9 +57,8 @@ DP_API DPGL_PORT *dpgl_open(const wchar_t *name);
  * a framebuffer that is not complete, has no read buffer, or holds integer values for
  * a port other than RAW_32BIT (none for a RAW_32BIT one); docs/gl-adapter.md lists the
  * checks. DP_ERROR_BUSY: no free slot or buffer, the frame is dropped. The call never
- * waits for a consumer; in COPY mode not for the GPU either, in INTEROP mode for its own
- * blit (at most a second) before it signals the port's fence. A region of another size
- * resizes the port: it first lets its own frames in flight finish (up to a second each). */
+ * waits for a consumer or for the GPU, except when a region of another size resizes the
+ * port: then it first lets its own frames in flight finish (up to a second each). */
 DP_API DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width,
                                           int height);
 /* Producer: publishes level 0 of a GL_TEXTURE_2D (GL convention: row 0 at the bottom),
