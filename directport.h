@@ -245,9 +245,9 @@ DP_API void dp12_signal_fence(DP_HANDLE h, uint64_t value);
 /* Blocks until the fence reaches value, the producer disconnects, or forever. */
 DP_API void dp12_cpu_wait(DP_HANDLE h, uint64_t value);
 /* Makes `queue` wait (GPU-side) until the fence reaches value. On the host transport the
- * value also means "the frame is in this handle's texture", and the CPU returns at once.
- * A GPU-transport consumer first waits on the CPU, at most 1 s and with the producer's
- * process, for a value not reached yet: a queue wait has no timeout. Not reached then:
+ * value also means "the frame is in this handle's texture". A consumer first waits on
+ * the CPU, with the producer's process, for a value not reached yet (at most 1 s, or
+ * 10 s for a frame already published): a queue wait has no timeout. Not reached then:
  * nothing is queued, and the last error says why. */
 DP_API void dp12_queue_wait(DP_HANDLE h, ID3D12CommandQueue *queue, uint64_t value);
 /* The fence value this handle has reached: for a consumer, the latest value whose

@@ -725,6 +725,9 @@ static DP_RESULT dp11_consume(dp_port *base, void *queue, uint32_t slot, uint64_
         uint32_t k = p->next_texture % DP11_CONSUMER_TEXTURES;
         DP_RESULT r;
         p->next_texture = (k + 1) % DP11_CONSUMER_TEXTURES;
+        /* An earlier upload's failure (a GPU stalled past the map's bound) is not this
+         * one's: each acquire gets its own try. */
+        InterlockedExchange(&g->failed, 0);
         /* The worker drops the claim once the pixels are out of the section. */
         dp_host_upload(g->base.host, slot, k, frame);
         r = dp11_wait_upload(p, g, k, frame);
@@ -1066,6 +1069,7 @@ static bool dp11_host_upload(dp_gen *gen, uint32_t texture, const void *src, uin
     ID3D11DeviceContext_CopyResource(dp11.context, (ID3D11Resource *)g->texture[texture],
                                      (ID3D11Resource *)g->staging[0]);
     ID3D11DeviceContext_Flush(dp11.context);
+    InterlockedExchange(&g->failed, 0);
     if (texture < DP11_CONSUMER_TEXTURES)
         InterlockedExchange64(&g->uploaded[texture], (LONG64)value);
     InterlockedExchange64(&p->local, (LONG64)value);

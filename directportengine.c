@@ -791,7 +791,10 @@ DP_RESULT dp_engine_gpu_wait_ready(const dp_backend *b, DP_HANDLE h, uint64_t va
         return dp_last_error();
     if (p->producer || b->fence_value(p, p->gen, DP_FENCE_FRAMES) >= value)
         return DP_OK;
-    return dp_engine_cpu_wait(b, h, value, DP_LEGACY_WAIT_MS, fn);
+    /* A value the producer has published already is under way (its GPU signal, or the
+     * worker's upload): up to the bound of the library's own work for it. */
+    return dp_engine_cpu_wait(b, h, value,
+                              p->notify && dp_port_published(p) >= value ? DP_OWN_WORK_WAIT_MS : DP_LEGACY_WAIT_MS, fn);
 }
 
 DP_RESULT dp_engine_cpu_wait(const dp_backend *b, DP_HANDLE h, uint64_t value, uint32_t timeout_ms, const char *fn)

@@ -449,8 +449,9 @@ DP_RESULT dp_engine_resize(const dp_backend *b, DP_HANDLE h, uint32_t width, uin
  * first for a value the port's fence has not reached. */
 #define DP_LEGACY_WAIT_MS 1000u
 /* A consumer's legacy GPU-side wait for value: DP_OK once a queue wait for it is safe
- * to queue, that is when the fence has reached it, waited for on the CPU (at most
- * DP_LEGACY_WAIT_MS, and with the producer's process); a queue wait has no timeout, and
+ * to queue, that is when the fence has reached it, waited for on the CPU (with the
+ * producer's process, at most DP_LEGACY_WAIT_MS, or DP_OWN_WORK_WAIT_MS for a value
+ * the producer has published already); a queue wait has no timeout, and
  * a producer that died before its signal ran would leave it unsatisfied for good.
  * DP_ERROR_TIMEOUT, DP_ERROR_DISCONNECTED or DP_ERROR_DEVICE otherwise: nothing is to be
  * queued. On the host transport the value is the frame in the handle's texture, which the

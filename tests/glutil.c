@@ -330,8 +330,12 @@ unsigned gu_make_fbo(unsigned texture)
 
 unsigned gu_make_program(void)
 {
-    static const char *vs_src = "#version 130\nin vec4 p;\nvoid main() { gl_Position = p; }\n";
-    static const char *fs_src = "#version 130\nout vec4 c;\nvoid main() { c = vec4(1.0); }\n";
+    return gu_make_program_from("#version 130\nin vec4 p;\nvoid main() { gl_Position = p; }\n",
+                                "#version 130\nout vec4 c;\nvoid main() { c = vec4(1.0); }\n");
+}
+
+unsigned gu_make_program_from(const char *vs_src, const char *fs_src)
+{
     GLuint vs = glCreateShader(GL_VERTEX_SHADER), fs = glCreateShader(GL_FRAGMENT_SHADER), prog = glCreateProgram();
     GLint linked = 0;
     glShaderSource(vs, 1, &vs_src, NULL);

@@ -183,6 +183,8 @@ unsigned gu_make_texture(int w, int h);
 unsigned gu_make_fbo(unsigned texture);
 /* A linked program of a trivial vertex + fragment shader; 0 on failure. */
 unsigned gu_make_program(void);
+/* A program of these vertex and fragment shader sources; 0 if it does not link. */
+unsigned gu_make_program_from(const char *vs_src, const char *fs_src);
 
 /* ---- GL state snapshots ------------------------------------------------------------------ */
 

@@ -983,32 +983,15 @@ out:
  * integer target. 0 if it does not link. */
 static GLuint gl_make_usampler_program(void)
 {
-    static const char *vs_src = "#version 130\n"
+    return gu_make_program_from("#version 130\n"
                                 "void main() {\n"
                                 "    vec2 q = vec2(float((gl_VertexID & 1) * 4 - 1), float((gl_VertexID & 2) * 2 - 1));\n"
                                 "    gl_Position = vec4(q, 0.0, 1.0);\n"
-                                "}\n";
-    static const char *fs_src = "#version 130\n"
+                                "}\n",
+                                "#version 130\n"
                                 "uniform usampler2D t;\n"
                                 "out uvec4 c;\n"
-                                "void main() { c = texture(t, vec2(0.5, 0.5)); }\n";
-    GLuint vs = glCreateShader(GL_VERTEX_SHADER), fs = glCreateShader(GL_FRAGMENT_SHADER), prog = glCreateProgram();
-    GLint linked = 0;
-    glShaderSource(vs, 1, &vs_src, NULL);
-    glShaderSource(fs, 1, &fs_src, NULL);
-    glCompileShader(vs);
-    glCompileShader(fs);
-    glAttachShader(prog, vs);
-    glAttachShader(prog, fs);
-    glLinkProgram(prog);
-    glGetProgramiv(prog, GL_LINK_STATUS, &linked);
-    glDeleteShader(vs);
-    glDeleteShader(fs);
-    if (!linked) {
-        glDeleteProgram(prog);
-        return 0;
-    }
-    return prog;
+                                "void main() { c = texture(t, vec2(0.5, 0.5)); }\n");
 }
 
 /* A RAW_32BIT port: an integer framebuffer published, and the consumer's GL_R32UI

@@ -565,6 +565,27 @@ static DWORD WINAPI hostile_open_gate(void *arg)
     return 0;
 }
 
+/* The end of a gated case: the gate open (by its thread, or now), the read collected
+ * and dropped, the gate released. */
+static void hostile_gate_finish(hostile_gate *t, HANDLE thread, tu_gpu *g, tu_readback *rb)
+{
+    uint8_t *pixels = NULL;
+    uint32_t pitch = 0;
+    if (thread) {
+        WaitForSingleObject(thread, t->after_ms + 10000);
+        CloseHandle(thread);
+    } else if (t->gate) {
+        ID3D12Fence_Signal(t->gate, 1);
+    }
+    if (rb->buffer) {
+        tu_gpu_collect(g, rb, &pixels, &pitch);
+        free(pixels);
+    }
+    if (t->gate)
+        ID3D12Fence_Release(t->gate);
+    t->gate = NULL;
+}
+
 /* A consumer that closes its handle with a frame still held, while its queue is yet to
  * read it: the close waits for those reads (its release is signalled on the queue of
  * the acquire), and the texture lives until they are done. */
@@ -611,21 +632,10 @@ DP_TEST(hostile_close_with_a_frame_held_waits_for_the_queue)
     /* The slot went back: the producer goes on. */
     ok(hostile_publish(&g, prod, &last) == DP_OK, "publish after the close: %s", dp_last_error_message());
 out:
-    if (thread) {
-        WaitForSingleObject(thread, 10000);
-        CloseHandle(thread);
-    } else if (t.gate) {
-        ID3D12Fence_Signal(t.gate, 1);
-    }
-    if (rb.buffer) {
-        tu_gpu_collect(&g, &rb, &pixels, &pitch);
-        free(pixels);
-    }
+    hostile_gate_finish(&t, thread, &g, &rb);
     dp12_close(cons);
     dp12_close(prod);
     tu_gpu_free(&g);
-    if (t.gate)
-        ID3D12Fence_Release(t.gate);
 }
 
 /* A host-transport consumer whose queue does not get to its releases (it waits on a
@@ -640,8 +650,6 @@ DP_TEST(hostile_consumer_queue_that_never_releases_cannot_hang_the_worker)
     ID3D12Resource *src = NULL;
     hostile_gate t = {NULL, 0, 12000};
     tu_readback rb = {NULL, {0}};
-    uint8_t *pixels = NULL;
-    uint32_t pitch = 0;
     uint64_t last = 0;
     HANDLE thread = NULL;
     DP_RESULT r;
@@ -684,22 +692,11 @@ DP_TEST(hostile_consumer_queue_that_never_releases_cannot_hang_the_worker)
     if (r == DP_OK)
         dp12_release_frame(cons, g.queue);
 out:
-    if (thread) {
-        WaitForSingleObject(thread, 20000);
-        CloseHandle(thread);
-    } else if (t.gate) {
-        ID3D12Fence_Signal(t.gate, 1);
-    }
-    if (rb.buffer) {
-        tu_gpu_collect(&g, &rb, &pixels, &pitch);
-        free(pixels);
-    }
+    hostile_gate_finish(&t, thread, &g, &rb);
     dp12_close(cons);
     dp12_close(prod);
     tu_gpu_free(&g);
     tu_gpu_free(&gp);
-    if (t.gate)
-        ID3D12Fence_Release(t.gate);
 }
 
 DP_TEST(hostile_soak_2000_cycles_leak_nothing)

@@ -762,7 +762,8 @@ static DP_RESULT dpgl_interop_touch(DPGL_PORT *p, ID3D11Texture2D *slot, const c
         d.BindFlags = d.CPUAccessFlags = d.MiscFlags = 0;
         hr = ID3D11Device_CreateTexture2D(device, &d, NULL, &p->touch);
         if (FAILED(hr))
-            return dp_fail_d3d(hr, "dpgl_publish: ID3D11Device::CreateTexture2D (1x1, for the blit's completion)");
+            return dp_fail(DP_ERROR_DEVICE, "%s: ID3D11Device::CreateTexture2D (1x1, for the blit's completion): hr "
+                                            "0x%08lx", fn, (unsigned long)hr);
     }
     ID3D11Device_GetImmediateContext(device, &context);
     ID3D11DeviceContext_CopySubresourceRegion(context, (ID3D11Resource *)p->touch, 0, 0, 0, 0, (ID3D11Resource *)slot,

@@ -57,8 +57,9 @@ DP_API DPGL_PORT *dpgl_open(const wchar_t *name);
  * a framebuffer that is not complete, has no read buffer, or holds integer values for
  * a port other than RAW_32BIT (none for a RAW_32BIT one); docs/gl-adapter.md lists the
  * checks. DP_ERROR_BUSY: no free slot or buffer, the frame is dropped. The call never
- * waits for a consumer or for the GPU, except when a region of another size resizes the
- * port: then it first lets its own frames in flight finish (up to a second each). */
+ * waits for a consumer, nor for its readback or blit (in INTEROP mode the driver's lock
+ * and unlock may), except when a region of another size resizes the port: then it
+ * first lets its own frames in flight finish (up to a second each). */
 DP_API DP_RESULT dpgl_publish_framebuffer(DPGL_PORT *p, unsigned read_framebuffer, int x, int y, int width,
                                           int height);
 /* Producer: publishes level 0 of a GL_TEXTURE_2D (GL convention: row 0 at the bottom),
@@ -76,7 +77,9 @@ DP_API DPGL_MODE dpgl_mode(const DPGL_PORT *p);
 /* The core handle of the port (for dp_get_port_info, dp_get_transport); owned by p. */
 DP_API DP_HANDLE dpgl_port(const DPGL_PORT *p);
 /* Closes the port; deletes its GL objects if its context is current (they go with
- * the context otherwise). NULL is fine. */
+ * the context otherwise). An INTEROP consumer holding a frame gives its slot back once
+ * GL's reads of it are done (at most a second), which needs the context current too.
+ * NULL is fine. */
 DP_API void dpgl_close(DPGL_PORT *p);
 
 #ifdef __cplusplus
