@@ -187,6 +187,15 @@ struct DPGL_PORT {
 
 static const dp_backend dpgl_backend;
 static bool dpgl_feed_forced(void);
+
+/* The port's format: the dp11 port's in INTEROP mode, the committed generation's in COPY. */
+static DP_FORMAT dpgl_port_format(const DPGL_PORT *p)
+{
+    DP_PORT_INFO info;
+    if (p->mode == DPGL_MODE_INTEROP)
+        return dp_get_port_info(p->dx, &info) ? info.format : DP_FORMAT_VIDEO;
+    return p->base.gen->geo.format;
+}
 static DP_RESULT dpgl_feed_start(DPGL_PORT *p, dpgl_gen *g);
 static void dpgl_feed_stop(dpgl_gen *g);
 static DP_RESULT dpgl_feed_failure(dpgl_gen *g);
@@ -421,6 +430,21 @@ static GLenum dpgl_sized_format(GLint component, const GLint bits[4], bool srgb)
     return 0;
 }
 
+/* glReadPixels, glGetTexImage and the blit take integer values into a RAW_32BIT port only,
+ * and nothing else into one. component: GL_FRAMEBUFFER_ATTACHMENT_COMPONENT_TYPE or
+ * GL_TEXTURE_RED_TYPE of the source, what and name: the source, for the message. */
+static DP_RESULT dpgl_check_integer(GLint component, DP_FORMAT format, const char *what, GLuint name, const char *fn)
+{
+    bool integer = component == GL_INT || component == GL_UNSIGNED_INT;
+    if (integer && format != DP_FORMAT_RAW_32BIT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: %s %u holds integer values: only a RAW_32BIT port takes those",
+                       fn, what, name);
+    if (!integer && format == DP_FORMAT_RAW_32BIT)
+        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: a RAW_32BIT port takes integer values, and %s %u holds none",
+                       fn, what, name);
+    return DP_OK;
+}
+
 /* Where a publish reads its region from. */
 typedef struct {
     GLuint fbo;     /* the caller's framebuffer, or the adapter's resolved copy of it */
@@ -446,7 +470,7 @@ static DP_RESULT dpgl_check_source(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, G
     GLint read_buffer = GL_NONE, type = GL_NONE, component = GL_NONE, encoding = GL_LINEAR, samples = 0;
     GLint bits[4] = {0, 0, 0, 0}, max = 0;
     GLenum status, attachment;
-    bool integer;
+    DP_RESULT r;
     out->fbo = fbo, out->x = x, out->y = y, out->resolve = 0;
     if (!p->gl.CheckFramebufferStatus || !p->gl.GetFramebufferAttachmentParameteriv || !p->gl.BlitFramebuffer ||
         !p->gl.GenRenderbuffers || !p->gl.RenderbufferStorage || !p->gl.FramebufferRenderbuffer)
@@ -466,13 +490,9 @@ static DP_RESULT dpgl_check_source(DPGL_PORT *p, GLuint fbo, GLint x, GLint y, G
                        fbo, read_buffer);
     p->gl.GetFramebufferAttachmentParameteriv(GL_READ_FRAMEBUFFER, attachment,
                                               GL_FRAMEBUFFER_ATTACHMENT_COMPONENT_TYPE, &component);
-    integer = component == GL_INT || component == GL_UNSIGNED_INT;
-    if (integer && format != DP_FORMAT_RAW_32BIT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u holds integer values: only a RAW_32BIT port "
-                                                  "takes those", fn, fbo);
-    if (!integer && format == DP_FORMAT_RAW_32BIT)
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: a RAW_32BIT port takes integer values, and framebuffer %u "
-                                                  "holds none", fn, fbo);
+    r = dpgl_check_integer(component, format, "framebuffer", fbo, fn);
+    if (r != DP_OK)
+        return r;
     if (blit && component == GL_INT)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "%s: framebuffer %u holds signed integers: a blit into the "
                                                   "port's unsigned texture (R32_UINT) would be refused", fn, fbo);
@@ -655,7 +675,6 @@ static void dpgl_texture_params(const dpgl_gl *gl, GLuint name, DP_FORMAT format
  * while locked (WGL_NV_DX_interop), so its parameters are set here, under its first lock. */
 static bool dpgl_interop_lock(DPGL_PORT *p, HANDLE object)
 {
-    DP_PORT_INFO info;
     GLint bound = 0;
     if (!object || !p->gl.DXLockObjectsNV(p->dx_device, 1, &object))
         return false;
@@ -664,8 +683,7 @@ static bool dpgl_interop_lock(DPGL_PORT *p, HANDLE object)
         if (o->object != object || o->ready)
             continue;
         p->gl.GetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
-        dpgl_texture_params(&p->gl, o->name,
-                            dp_get_port_info(p->dx, &info) ? info.format : DP_FORMAT_VIDEO);
+        dpgl_texture_params(&p->gl, o->name, dpgl_port_format(p));
         p->gl.BindTexture(GL_TEXTURE_2D, (GLuint)bound);
         o->ready = true;
     }
@@ -679,6 +697,17 @@ static GLuint dpgl_interop_name(const DPGL_PORT *p, HANDLE object)
         if (p->object[i].object == object)
             return p->object[i].name;
     return 0;
+}
+
+/* Producer: binds the adapter's draw framebuffer for drawing with the slot texture of
+ * the locked object attached (NULL: detached, so that GL keeps no reference to it past
+ * the unlock); the framebuffer's status. */
+static GLenum dpgl_interop_draw_into(DPGL_PORT *p, HANDLE object)
+{
+    p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
+    p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
+                               object ? dpgl_interop_name(p, object) : 0, 0);
+    return object ? p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) : GL_FRAMEBUFFER_COMPLETE;
 }
 
 /* Binds p to the dp11 handle dx (a GPU-transport port) through the interop device, tried
@@ -719,11 +748,8 @@ static DP_RESULT dpgl_interop_attach(DPGL_PORT *p, DP_HANDLE dx)
         /* What each publish draws into: the slot texture attached to the adapter's framebuffer. */
         p->gl.GenFramebuffers(1, &p->blit_fbo);
         p->gl.GetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &draw);
-        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
-        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
-                                   dpgl_interop_name(p, object), 0);
-        status = p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER);
-        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
+        status = dpgl_interop_draw_into(p, object);
+        dpgl_interop_draw_into(p, NULL);
         p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, (GLuint)draw);
     }
     p->gl.DXUnlockObjectsNV(p->dx_device, 1, &object);
@@ -810,11 +836,8 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     if (r == DP_OK) {
         p->gl.Disable(GL_SCISSOR_TEST);
         p->gl.Disable(GL_FRAMEBUFFER_SRGB);
-        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
-        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D,
-                                   dpgl_interop_name(p, object), 0);
         /* A slot texture GL cannot draw into would publish whatever it held as this frame. */
-        if (p->gl.CheckFramebufferStatus(GL_DRAW_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
+        if (dpgl_interop_draw_into(p, object) != GL_FRAMEBUFFER_COMPLETE)
             r = dp_fail(DP_ERROR_DEVICE, "%s: the slot texture is not a complete draw target", fn);
     }
     if (r == DP_OK) {
@@ -823,10 +846,8 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     }
     /* Detached while locked: an attachment would keep the slot texture referenced by GL
      * past the unlock (and past its unregistration). */
-    if (object) {
-        p->gl.BindFramebuffer(GL_DRAW_FRAMEBUFFER, p->blit_fbo);
-        p->gl.FramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
-    }
+    if (object)
+        dpgl_interop_draw_into(p, NULL);
     dpgl_unbind_read(p, fbo, previous);
     dpgl_restore(&p->gl, &s);
     if (object) {
@@ -844,24 +865,28 @@ static DP_RESULT dpgl_interop_publish(DPGL_PORT *p, GLuint fbo, GLint x, GLint y
     return dp11_end_frame(p->dx, NULL);
 }
 
-/* Producer: a texture is published as a framebuffer of the adapter's own that it is
- * attached to; the caller's framebuffer bindings are put back. */
-static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLint w, GLint h)
+/* Attaches texture (0: none) to the adapter's read framebuffer; the caller's read
+ * framebuffer binding is put back. */
+static void dpgl_attach_read(DPGL_PORT *p, GLuint texture)
 {
     GLint read = 0;
-    DP_RESULT r;
-    if (!p->read_fbo)
-        p->gl.GenFramebuffers(1, &p->read_fbo);
     p->gl.GetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read);
     p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->read_fbo);
     p->gl.FramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, texture, 0);
     p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)read);
+}
+
+/* Producer: a texture is published as a framebuffer of the adapter's own that it is
+ * attached to. */
+static DP_RESULT dpgl_interop_publish_texture(DPGL_PORT *p, GLuint texture, GLint w, GLint h)
+{
+    DP_RESULT r;
+    if (!p->read_fbo)
+        p->gl.GenFramebuffers(1, &p->read_fbo);
+    dpgl_attach_read(p, texture);
     r = dpgl_interop_publish(p, p->read_fbo, 0, 0, w, h, "dpgl_publish_texture");
     /* The caller's texture is not kept attached (referenced) by the adapter's framebuffer. */
-    p->gl.GetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read);
-    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, p->read_fbo);
-    p->gl.FramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
-    p->gl.BindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)read);
+    dpgl_attach_read(p, 0);
     return r;
 }
 
@@ -1541,7 +1566,7 @@ static DP_RESULT dpgl_check_framebuffer(DPGL_PORT *p, void *arg)
 {
     dpgl_fb_read *a = arg;
     GLint previous = dpgl_bind_read(p, a->fbo);
-    DP_RESULT r = dpgl_check_source(p, a->fbo, a->x, a->y, a->w, a->h, dpgl_gen_of(p)->base.geo.format, false,
+    DP_RESULT r = dpgl_check_source(p, a->fbo, a->x, a->y, a->w, a->h, dpgl_port_format(p), false,
                                     &a->source, "dpgl_publish_framebuffer");
     dpgl_unbind_read(p, a->fbo, previous);
     return r;
@@ -1596,8 +1621,7 @@ static DP_RESULT dpgl_read_texture(DPGL_PORT *p, void *arg)
 DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
 {
     GLint bound = 0, w = 0, h = 0, target = 0, profile = 0, component = GL_NONE;
-    DP_PORT_INFO info;
-    DP_FORMAT format;
+    DP_RESULT r;
     if (!dpgl_get_producer(p, "dpgl_publish_texture"))
         return dp_last_error();
     /* Only a core-profile context is asked a texture's target (GL_TEXTURE_TARGET, GL 4.5):
@@ -1626,19 +1650,13 @@ DP_RESULT dpgl_publish_texture(DPGL_PORT *p, unsigned texture)
     if (w <= 0 || h <= 0 || w > (int)DP_MAX_DIMENSION || h > (int)DP_MAX_DIMENSION)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u is not a 2D texture with a level 0",
                        texture);
-    /* glGetTexImage and the blit refuse integer values for a port of another format, and
-     * the other way round, and a texture without color (a depth texture). */
-    if (p->mode == DPGL_MODE_INTEROP && !dp_get_port_info(p->dx, &info))
-        return dp_last_error();
-    format = p->mode == DPGL_MODE_INTEROP ? info.format : dpgl_gen_of(p)->base.geo.format;
+    /* glGetTexImage and the blit refuse a texture without color (a depth texture). */
     if (component == GL_NONE)
         return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u holds no color (a depth texture?)",
                        texture);
-    if ((component == GL_INT || component == GL_UNSIGNED_INT) != (format == DP_FORMAT_RAW_32BIT))
-        return dp_fail(DP_ERROR_INVALID_ARGUMENT, "dpgl_publish_texture: %u holds %s values, and a %s port takes %s",
-                       texture, component == GL_INT || component == GL_UNSIGNED_INT ? "integer" : "no integer",
-                       format == DP_FORMAT_RAW_32BIT ? "RAW_32BIT" : "non-RAW_32BIT",
-                       format == DP_FORMAT_RAW_32BIT ? "only integers" : "no integers");
+    r = dpgl_check_integer(component, dpgl_port_format(p), "texture", texture, "dpgl_publish_texture");
+    if (r != DP_OK)
+        return r;
     if (p->mode == DPGL_MODE_INTEROP)
         return dpgl_interop_publish_texture(p, texture, w, h);
     return dpgl_publish(p, (uint32_t)w, (uint32_t)h, NULL, dpgl_read_texture, &texture, "dpgl_publish_texture");
